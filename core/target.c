@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kpm decoder core: helpers shared by every decoder. */
+#include <stdarg.h>
+#include <string.h>
+#include <inttypes.h>
+#include "target.h"
+
+void kpm_errf(struct kpm_target *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof(t->err), fmt, ap);
+	va_end(ap);
+}
+
+int kpm_resolve(struct kpm_target *t, struct kpm_member *tab)
+{
+	struct kpm_member *m;
+
+	for (m = tab; m->type; m++) {
+		if (t->ops->member(t, m->type, m->name, &m->off, &m->size) < 0) {
+			m->off = m->size = -1;
+			if (!m->optional) {
+				kpm_errf(t, "this kernel's debug info has no %s.%s (is the module's debug info loaded?)",
+					 m->type, m->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+uint64_t kpm_get(const void *buf, long off, long size)
+{
+	const unsigned char *p = (const unsigned char *)buf + off;
+	uint64_t v = 0;
+	long i;
+
+	if (size > 8)
+		size = 8;
+	for (i = size - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
+	     const char *what)
+{
+	char why[KPM_ERRLEN];
+
+	if (!kpm_kptr_ok(addr)) {
+		kpm_errf(t, "%s: invalid address %#" PRIx64, what, addr);
+		return -1;
+	}
+	if (t->ops->read(t, addr, buf, len) == 0)
+		return 0;
+	memcpy(why, t->err, sizeof(why));
+	kpm_errf(t, "%s: cannot read %zu bytes at %#" PRIx64 ": %s", what, len,
+		 addr, why[0] ? why : "not in dump");
+	return -1;
+}
+
+int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
+		 const char *what)
+{
+	unsigned char b[8];
+
+	if (kpm_read(t, addr, b, 8, what))
+		return -1;
+	*val = kpm_get(b, 0, 8);
+	return 0;
+}
+
+int kpm_read_member(struct kpm_target *t, uint64_t base,
+		    const struct kpm_member *m, uint64_t *val)
+{
+	unsigned char b[8];
+	char what[96];
+
+	if (!kpm_has(m) || m->size > 8) {
+		kpm_errf(t, "%s.%s: not readable as an integer", m->type, m->name);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "%s.%s", m->type, m->name);
+	if (kpm_read(t, base + m->off, b, m->size, what))
+		return -1;
+	*val = kpm_get(b, 0, m->size);
+	return 0;
+}
+
+int kpm_kptr_ok(uint64_t p)
+{
+	/* Upper-half kernel address, 48 or 57 bits of VA (x86_64, arm64). */
+	return p >= 0xff00000000000000ULL && p != ~0ULL;
+}
+
+long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
+		   long max, kpm_list_fn fn, void *arg)
+{
+	uint64_t node, tortoise, next;
+	long n = 0, power = 1, lam = 0;
+
+	if (kpm_read_u64(t, head + next_off, &node, "list head"))
+		return -1;
+	tortoise = head;
+	while (node != head) {
+		if (n >= max) {
+			kpm_errf(t, "list at %#" PRIx64 ": stopped after %ld entries (limit)", head, max);
+			return -1;
+		}
+		if (fn && fn(t, node, arg) < 0)
+			return -1;
+		n++;
+		if (kpm_read_u64(t, node + next_off, &next, "list entry"))
+			return -1;
+		if (next != head && next == tortoise) {
+			kpm_errf(t, "list at %#" PRIx64 ": cycle not through its head after %ld entries", head, n);
+			return -1;
+		}
+		if (++lam == power) {
+			tortoise = node;
+			power <<= 1;
+			lam = 0;
+		}
+		node = next;
+	}
+	return n;
+}
+
+/* JSON */
+
+static void json_key(struct kpm_json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		fputc(',', j->fp);
+	j->first[j->depth] = 0;
+	if (key)
+		fprintf(j->fp, "\"%s\":", key);
+}
+
+void kpm_json_open(struct kpm_json *j, FILE *fp)
+{
+	memset(j, 0, sizeof(*j));
+	j->fp = fp;
+	j->first[0] = 1;
+}
+
+void kpm_json_begin(struct kpm_json *j, const char *key, char brace)
+{
+	json_key(j, key);
+	fputc(brace, j->fp);
+	if (j->depth < 15)
+		j->depth++;
+	j->first[j->depth] = 1;
+}
+
+void kpm_json_end(struct kpm_json *j, char brace)
+{
+	fputc(brace, j->fp);
+	if (j->depth > 0)
+		j->depth--;
+}
+
+void kpm_json_u64(struct kpm_json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	fprintf(j->fp, "%" PRIu64, v);
+}
+
+void kpm_json_i64(struct kpm_json *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	fprintf(j->fp, "%" PRId64, v);
+}
+
+void kpm_json_hex(struct kpm_json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	fprintf(j->fp, "\"%#" PRIx64 "\"", v);
+}
+
+void kpm_json_str(struct kpm_json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	fputc('"', j->fp);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(j->fp, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(j->fp, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, j->fp);
+	}
+	fputc('"', j->fp);
+}
+
+void kpm_json_bool(struct kpm_json *j, const char *key, int v)
+{
+	json_key(j, key);
+	fputs(v ? "true" : "false", j->fp);
+}
+
+void kpm_json_close(struct kpm_json *j)
+{
+	fputc('\n', j->fp);
+	fflush(j->fp);
+}

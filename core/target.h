@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kpm decoder core: the narrow "target" interface every front end implements.
+ *
+ * A target is a kernel image to read: a vmcore in crash, a vmcore or
+ * /proc/kcore in drgn.  The decoders never see crash or drgn; they ask the
+ * target to read memory, to resolve a symbol, and to give the offset and
+ * size of a struct member from the kernel's (or a module's) debug info.
+ * Nothing about a kernel structure's layout is compiled into kpm.
+ */
+#ifndef KPM_TARGET_H
+#define KPM_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define KPM_ERRLEN 256
+
+struct kpm_target;
+
+struct kpm_target_ops {
+	/* Read len bytes at kernel virtual address addr: 0, or -1 with kpm_errf() set. */
+	int (*read)(struct kpm_target *t, uint64_t addr, void *buf, size_t len);
+	/* Address of a global or static symbol (also a module's): 0, or -1. */
+	int (*symbol)(struct kpm_target *t, const char *name, uint64_t *addr);
+	/* Offset and size of @member in struct @type: 0, or -1 when absent. */
+	int (*member)(struct kpm_target *t, const char *type, const char *member,
+		      long *offset, long *size);
+	/* sizeof(struct @type), or -1 when the type is unknown. */
+	long (*type_size)(struct kpm_target *t, const char *type);
+	/* Value of an enumerator: 0, or -1 when unknown. */
+	int (*enum_value)(struct kpm_target *t, const char *name, long *value);
+	/* __per_cpu_offset[cpu]: 0, or -1. */
+	int (*percpu_offset)(struct kpm_target *t, int cpu, uint64_t *off);
+};
+
+struct kpm_target {
+	const struct kpm_target_ops *ops;
+	void *priv;
+	char err[KPM_ERRLEN];
+};
+
+void kpm_errf(struct kpm_target *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One struct member the decoder needs, resolved once per run. */
+struct kpm_member {
+	const char *type;
+	const char *name;
+	int optional;		/* absent in some kernels: decoder copes */
+	long off;		/* -1 when absent */
+	long size;
+};
+
+#define KPM_MEMBER(ty, m)	{ ty, #m, 0, -1, -1 }
+#define KPM_MEMBER_OPT(ty, m)	{ ty, #m, 1, -1, -1 }
+
+/*
+ * Resolve every member of a NULL-type-terminated table.  Returns 0, or -1
+ * naming the first required member the kernel's debug info lacks.
+ */
+int kpm_resolve(struct kpm_target *t, struct kpm_member *tab);
+static inline int kpm_has(const struct kpm_member *m) { return m->off >= 0; }
+
+/* Unsigned little-endian integer of @size bytes (1, 2, 4, 8) from a buffer. */
+uint64_t kpm_get(const void *buf, long off, long size);
+static inline uint64_t kpm_field(const void *obj, const struct kpm_member *m)
+{
+	return kpm_has(m) ? kpm_get(obj, m->off, m->size) : 0;
+}
+
+int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
+	     const char *what);
+int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
+		 const char *what);
+int kpm_read_member(struct kpm_target *t, uint64_t base,
+		    const struct kpm_member *m, uint64_t *val);
+
+/*
+ * A plausible kernel pointer: canonical, in the upper half on x86_64 and
+ * arm64.  Garbage pointers in a dump are rejected before they are read.
+ */
+int kpm_kptr_ok(uint64_t p);
+
+/*
+ * Bounded walk of a list_head chain starting at head->next: calls fn for
+ * every node until the chain returns to @head, @max nodes were seen, a
+ * node cannot be read, or a cycle that does not pass through @head is
+ * detected (Brent's algorithm).  Returns the node count, or -1 with the
+ * target's error describing why the walk stopped early.
+ */
+typedef int (*kpm_list_fn)(struct kpm_target *t, uint64_t node, void *arg);
+long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
+		   long max, kpm_list_fn fn, void *arg);
+
+/* JSON output helpers (keys are the kernel's own member names). */
+struct kpm_json {
+	FILE *fp;
+	int depth;
+	int first[16];
+};
+void kpm_json_open(struct kpm_json *j, FILE *fp);
+void kpm_json_begin(struct kpm_json *j, const char *key, char brace);
+void kpm_json_end(struct kpm_json *j, char brace);
+void kpm_json_u64(struct kpm_json *j, const char *key, uint64_t v);
+void kpm_json_i64(struct kpm_json *j, const char *key, int64_t v);
+void kpm_json_hex(struct kpm_json *j, const char *key, uint64_t v);
+void kpm_json_str(struct kpm_json *j, const char *key, const char *s);
+void kpm_json_bool(struct kpm_json *j, const char *key, int v);
+void kpm_json_close(struct kpm_json *j);
+
+#endif

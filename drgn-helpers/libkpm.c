@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libkpm.so: the decoder core for front ends that are not C (drgn's
+ * Python).  The target is a table of callbacks supplied by the caller;
+ * reports come back as malloc'd strings (free with kpm_free()).
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include "target.h"
+#include "nvme.h"
+
+struct kpm_callbacks {
+	int (*read)(uint64_t addr, void *buf, size_t len);
+	int (*symbol)(const char *name, uint64_t *addr);
+	int (*member)(const char *type, const char *member, long *off, long *size);
+	long (*type_size)(const char *type);
+	int (*enum_value)(const char *name, long *value);
+	int (*percpu_offset)(int cpu, uint64_t *off);
+};
+
+#define CB(t) ((const struct kpm_callbacks *)(t)->priv)
+
+static int cb_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len)
+{
+	if (CB(t)->read(addr, buf, len) == 0)
+		return 0;
+	kpm_errf(t, "page not in dump (excluded, or not mapped)");
+	return -1;
+}
+
+static int cb_symbol(struct kpm_target *t, const char *name, uint64_t *addr)
+{
+	return CB(t)->symbol(name, addr);
+}
+
+static int cb_member(struct kpm_target *t, const char *type, const char *member,
+		     long *off, long *size)
+{
+	return CB(t)->member(type, member, off, size);
+}
+
+static long cb_type_size(struct kpm_target *t, const char *type)
+{
+	return CB(t)->type_size(type);
+}
+
+static int cb_enum_value(struct kpm_target *t, const char *name, long *value)
+{
+	return CB(t)->enum_value(name, value);
+}
+
+static int cb_percpu_offset(struct kpm_target *t, int cpu, uint64_t *off)
+{
+	return CB(t)->percpu_offset(cpu, off);
+}
+
+static const struct kpm_target_ops cb_ops = {
+	.read = cb_read,
+	.symbol = cb_symbol,
+	.member = cb_member,
+	.type_size = cb_type_size,
+	.enum_value = cb_enum_value,
+	.percpu_offset = cb_percpu_offset,
+};
+
+static void cb_target(struct kpm_target *t, const struct kpm_callbacks *cb)
+{
+	memset(t, 0, sizeof(*t));
+	t->ops = &cb_ops;
+	t->priv = (void *)cb;
+}
+
+static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", t->err);
+}
+
+/* Returns the number of bad completions, or -1 (err says why). */
+int kpm_nvme_report_str(const struct kpm_callbacks *cb, unsigned int flags,
+			char **out, char *err, size_t errlen)
+{
+	struct kpm_target t;
+	size_t len;
+	FILE *fp;
+	int ret;
+
+	cb_target(&t, cb);
+	*out = NULL;
+	fp = open_memstream(out, &len);
+	if (!fp) {
+		snprintf(err, errlen, "open_memstream failed");
+		return -1;
+	}
+	ret = kpm_nvme_report(&t, fp, flags);
+	fclose(fp);
+	if (ret < 0)
+		copy_err(&t, err, errlen);
+	return ret;
+}
+
+long kpm_nvme_devs_cb(const struct kpm_callbacks *cb, uint64_t *devs, long max,
+		      char *err, size_t errlen)
+{
+	struct kpm_target t;
+	long n;
+
+	cb_target(&t, cb);
+	n = kpm_nvme_devs(&t, devs, max);
+	copy_err(&t, err, errlen);
+	return n;
+}
+
+long kpm_nvme_queues_cb(const struct kpm_callbacks *cb, uint64_t dev, uint64_t *queues,
+			long max, char *err, size_t errlen)
+{
+	struct kpm_target t;
+	long n;
+
+	cb_target(&t, cb);
+	n = kpm_nvme_queues(&t, dev, queues, max);
+	copy_err(&t, err, errlen);
+	return n;
+}
+
+void kpm_free(char *p)
+{
+	free(p);
+}
