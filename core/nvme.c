@@ -268,12 +268,17 @@ static int dev_node(struct kpm_target *t, uint64_t node, void *arg)
 	struct dev_walk *w = arg;
 	struct nvme_ctx *x = w->x;
 	uint64_t priv, dev, drvdata;
+	long i;
 
 	/* node is klist_node.n_node inside device_private.knode_driver */
 	priv = node - M(x, KN_N_NODE)->off - M(x, DPV_KNODE_DRIVER)->off;
 	if (kpm_read_member(t, priv, M(x, DPV_DEVICE), &dev) ||
 	    kpm_read_member(t, dev, M(x, DEV_DRIVER_DATA), &drvdata))
-		return -1;
+		return 0;	/* t->err tells; the next node may still be fine */
+	/* A corrupted list may lead back to a node before the cycle is caught. */
+	for (i = 0; i < w->n && i < w->max; i++)
+		if (w->devs[i] == drvdata)
+			return 0;
 	if (w->n < w->max)
 		w->devs[w->n] = drvdata;
 	w->n++;
@@ -291,6 +296,12 @@ long kpm_nvme_devs(struct kpm_target *t, uint64_t *devs, long max)
 		return -1;
 	if (t->ops->symbol(t, "nvme_driver", &drv)) {
 		kpm_errf(t, "no symbol nvme_driver: the nvme (PCI) driver is not loaded");
+		return -1;
+	}
+	if (!kpm_kptr_ok(drv)) {
+		/* e.g. nvme.ko's debug info given, but the module list unreadable */
+		kpm_errf(t, "symbol nvme_driver is at %#" PRIx64 ", not a kernel address: the nvme module's debug info is not relocated to where the module was loaded",
+			 drv);
 		return -1;
 	}
 	if (kpm_read_member(t, drv + M(&x, PD_DRIVER)->off, M(&x, DD_P), &p))
@@ -795,6 +806,37 @@ static void json_cqe(struct nvme_ctx *x, struct kpm_json *j, struct queue *q, co
 	kpm_json_end(j, '}');
 }
 
+static void json_sq(struct nvme_ctx *x, struct kpm_json *j, struct queue *q)
+{
+	unsigned int i, slot, n = SQ_WINDOW, esz = q->has_sqes ? 1u << q->sqes : 64;
+	unsigned char *sqe;
+
+	if (q->flags & (1u << 1) || !(sqe = malloc(esz)))
+		return;		/* SQ in the CMB is not in a dump */
+	if (n > q->q_depth)
+		n = q->q_depth;
+	kpm_json_begin(j, "sq_ring", '[');
+	for (i = n; i > 0; i--) {
+		slot = (q->sq_tail + q->q_depth - i) % q->q_depth;
+		kpm_json_begin(j, NULL, '{');
+		kpm_json_u64(j, "slot", slot);
+		if (kpm_read(x->t, q->sq_cmds + (uint64_t)slot * esz, sqe, esz, "SQ entry")) {
+			kpm_json_str(j, "error", x->t->err);
+		} else {
+			kpm_json_u64(j, "opcode", kpm_field(sqe, M(x, RW_OPCODE)));
+			kpm_json_str(j, "opcode_name", opcode_name(q->qid == 0, kpm_field(sqe, M(x, RW_OPCODE))));
+			kpm_json_u64(j, "flags", kpm_field(sqe, M(x, RW_FLAGS)));
+			kpm_json_u64(j, "command_id", kpm_field(sqe, M(x, RW_COMMAND_ID)));
+			kpm_json_u64(j, "nsid", kpm_field(sqe, M(x, RW_NSID)));
+			kpm_json_u64(j, "slba", kpm_field(sqe, M(x, RW_SLBA)));
+			kpm_json_u64(j, "length", kpm_field(sqe, M(x, RW_LENGTH)));
+		}
+		kpm_json_end(j, '}');
+	}
+	kpm_json_end(j, ']');
+	free(sqe);
+}
+
 static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 {
 	struct kpm_json j;
@@ -868,6 +910,8 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 				kpm_json_hex(&j, "sq_cmds", q->sq_cmds);
 				kpm_json_u64(&j, "pending", q->npending);
 				kpm_json_u64(&j, "bad", count_bad(q));
+				if (flags & KPM_NVME_SQES)
+					json_sq(x, &j, q);
 				if (q->ring && (flags & (KPM_NVME_CQES | KPM_NVME_ALLCQ))) {
 					kpm_json_begin(&j, "cq_ring", '[');
 					for (p = 0; p < q->q_depth; p++) {
