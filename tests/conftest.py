@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Shared helpers: fixture files, crash and drgn runners.
+
+Expected values never come from kpm: they come from the fixture's manifest
+(what the guest printed when the dump was made), from crash's own
+struct/rd/p/vtop on the same dump, from drgn reading the structs, or from
+the raw dump file (tests/tools/kdumpedit.py).
+"""
+import json
+import lzma
+import os
+import re
+import subprocess
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(TOP, "fixtures", "vmcores")
+OUT = os.path.join(TOP, "tests", "out")
+KPM_SO = os.path.join(TOP, "crash-ext", "kpm.so")
+DRGN_SCRIPT = os.path.join(TOP, "drgn-helpers", "nvmeq.py")
+PYTHON = "/usr/bin/python3"  # Debian's, the one drgn is importable from
+
+
+class Fixture:
+    def __init__(self, name):
+        self.name = name
+        self.src = os.path.join(FIXTURES, name)
+        self.out = os.path.join(OUT, name)
+        self.manifest = json.load(open(os.path.join(self.src, "manifest.json")))
+        self.vmcore = os.path.join(self.src, "vmcore")
+        self.console = open(os.path.join(self.src, "console.log"), errors="replace").read()
+        os.makedirs(self.out, exist_ok=True)
+        self.files = {}
+        for xz in self.manifest["debuginfo"]:
+            dst = os.path.join(self.out, xz[:-3])
+            src = os.path.join(self.src, xz)
+            if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(src):
+                with lzma.open(src) as f, open(dst + ".tmp", "wb") as g:
+                    while chunk := f.read(1 << 22):
+                        g.write(chunk)
+                os.rename(dst + ".tmp", dst)
+            self.files[xz[:-3]] = dst
+        self.vmlinux = self.files["vmlinux"]
+        # (module name, file) in load order: dependencies first
+        self.modules = sorted(((os.path.basename(f)[:-3].replace("-", "_"), f)
+                               for n, f in self.files.items() if n.endswith(".ko")),
+                              key=lambda m: (m[0] != "nvme_core", m[0]))
+
+    def crash(self, commands, vmcore=None, load_modules=True, timeout=600):
+        """Run crash with kpm.so loaded; return (returncode, output)."""
+        lines = [f"extend {KPM_SO}"]
+        if load_modules:
+            lines += [f"mod -s {name} {path}" for name, path in self.modules]
+        lines += list(commands)
+        cmdfile = os.path.join(self.out, f"cmds.{os.getpid()}")
+        with open(cmdfile, "w") as f:
+            f.write("\n".join(lines) + "\nquit\n")
+        p = subprocess.run(["crash", "-s", self.vmlinux, vmcore or self.vmcore, "-i", cmdfile],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           errors="replace", timeout=timeout)
+        return p.returncode, p.stdout + p.stderr
+
+    def crash_sections(self, commands, **kw):
+        """Run commands in one crash session; return each command's output."""
+        marked = []
+        for i, c in enumerate(commands):
+            marked += [f"p/x {0x6b706d0000 + i:#x}", c]
+        marked.append(f"p/x {0x6b706d0000 + len(commands):#x}")
+        rc, out = self.crash(marked, **kw)
+        parts = re.split(r"^\$\d+ = 0x6b706d[0-9a-f]{4}$", out, flags=re.M)
+        assert len(parts) == len(commands) + 2, f"crash (rc {rc}) output not as expected:\n{out[-3000:]}"
+        return parts[1:-1]
+
+    def drgn(self, args, vmcore=None, timeout=300):
+        cmd = ["drgn", "-c", vmcore or self.vmcore, "-s", self.vmlinux]
+        for _, path in self.modules:
+            cmd += ["-s", path]
+        p = subprocess.run(cmd + [DRGN_SCRIPT] + list(args), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, errors="replace", timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def program(self, vmcore=None):
+        import drgn
+        prog = drgn.Program()
+        prog.set_core_dump(vmcore or self.vmcore)
+        prog.load_debug_info([self.vmlinux] + [p for _, p in self.modules])
+        return prog
+
+
+def crash_members(text):
+    """Top-level `name = value` pairs of crash's `struct TYPE.m1,m2 ADDR` output."""
+    vals = {}
+    for m in re.finditer(r"^  (\w+) = (-?\w+)", text, flags=re.M):
+        try:
+            vals[m.group(1)] = int(m.group(2), 0)
+        except ValueError:
+            vals[m.group(1)] = m.group(2)  # an enumerator's name
+    return vals
+
+
+def crash_vtop(text):
+    m = re.search(r"^([0-9a-f]{16})\s+([0-9a-f]+)\s*$", text, flags=re.M)
+    assert m, f"no vtop translation in:\n{text}"
+    return int(m.group(2), 16)
+
+
+@pytest.fixture(scope="session")
+def nvme61():
+    return Fixture("6.1-nvme")

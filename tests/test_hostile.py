@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Hostile dumps: excluded pages, garbage pointers, a cyclic list, a
+truncated file.  Each variant is made from the real fixture with
+tests/tools/kdumpedit.py (the addresses come from crash's own p/vtop); kpm
+must print a clear one-line error, keep going, and never take crash or
+drgn down.
+"""
+import os
+import re
+import struct
+import subprocess
+
+import pytest
+
+from conftest import OUT, PYTHON, TOP, crash_members, crash_vtop
+
+EDIT = os.path.join(TOP, "tests", "tools", "kdumpedit.py")
+
+
+def variant(fx, name, args):
+    path = os.path.join(OUT, fx.name, f"vmcore.{name}")
+    subprocess.run([PYTHON, EDIT, fx.vmcore, path] + args, check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def facts(nvme61):
+    """Addresses of the objects to damage, from crash's own p/struct/vtop."""
+    qid = nvme61.manifest["injected"]["qid"]
+    node_out, qsize_out = nvme61.crash_sections([
+        "p ((struct driver_private *)nvme_driver.driver.p)->klist_devices.k_list.next",
+        "p sizeof(struct nvme_queue)",
+    ])
+    node = int(re.search(r"= \(struct list_head \*\) (0x[0-9a-f]+)", node_out).group(1), 16)
+    qsize = int(re.search(r"= (\d+)", qsize_out).group(1))
+    (dev_out,) = nvme61.crash_sections([
+        f"p ((struct device_private *)({node:#x} - (unsigned long)"
+        f"&((struct device_private *)0)->knode_driver.n_node))->device->driver_data"])
+    dev = int(re.search(r"= \(void \*\) (0x[0-9a-f]+)", dev_out).group(1), 16)
+    (qs_out,) = nvme61.crash_sections([f"struct nvme_dev.queues {dev:#x}"])
+    queue = crash_members(qs_out)["queues"] + qid * qsize
+    q_out, field_out, node_phys, queue_phys = nvme61.crash_sections([
+        f"struct nvme_queue.cqes,cq_dma_addr,q_depth,qid {queue:#x}",
+        f"p &((struct nvme_queue *){queue:#x})->cqes",
+        f"vtop {node:#x}",
+        f"vtop {queue:#x}",
+    ])
+    q = crash_members(q_out)
+    assert q["qid"] == qid
+    field = int(re.search(r"(0x[0-9a-f]+)$", field_out.strip()).group(1), 16)
+    return {
+        "qid": qid, "q": q, "node": node,
+        "node_phys": crash_vtop(node_phys),
+        "cqes_field_phys": crash_vtop(queue_phys) + (field - queue),
+    }
+
+
+def poke_arg(phys, value):
+    return ["--poke", f"{phys >> 12:#x}:{phys & 0xfff:#x}:{struct.pack('<Q', value).hex()}"]
+
+
+def check_crash_survives(fx, vmcore, expect):
+    rc, out = fx.crash(["nvmeq", "p/x 0x600dcafe"], vmcore=vmcore)
+    assert "0x600dcafe" in out, f"crash did not get past nvmeq:\n{out[-2000:]}"
+    assert re.search(expect, out), out
+    return out
+
+
+def check_drgn_survives(fx, vmcore, expect):
+    rc, out, err = fx.drgn([], vmcore=vmcore)
+    assert rc == 0, err
+    assert re.search(expect, out), out
+    return out
+
+
+def test_cq_ring_pages_excluded(nvme61, facts):
+    q = facts["q"]
+    ring = q["q_depth"] * 16
+    pfns = range(q["cq_dma_addr"] >> 12, (q["cq_dma_addr"] + ring + 4095) >> 12)
+    vm = variant(nvme61, "cq-excluded", sum((["--exclude", hex(p)] for p in pfns), []))
+    expect = (rf"nvme0 qid {facts['qid']}: CQ ring: cannot read {ring} bytes at {q['cqes']:#x}: "
+              r"page not in dump")
+    for out in (check_crash_survives(nvme61, vm, expect), check_drgn_survives(nvme61, vm, expect)):
+        # the other queues are still decoded
+        assert re.search(r"^ +0  [0-9a-f]{16} +32 ", out, flags=re.M)
+        assert re.search(r"^ +1  [0-9a-f]{16} +1024 ", out, flags=re.M)
+
+
+def test_garbage_cq_pointer(nvme61, facts):
+    vm = variant(nvme61, "cqes-garbage", poke_arg(facts["cqes_field_phys"], 0x4141414141414141))
+    expect = rf"nvme0 qid {facts['qid']}: CQ ring: invalid address 0x4141414141414141"
+    check_crash_survives(nvme61, vm, expect)
+    check_drgn_survives(nvme61, vm, expect)
+
+
+def test_unmapped_cq_pointer(nvme61, facts):
+    bad = 0xffffc9ffdead0000
+    vm = variant(nvme61, "cqes-unmapped", poke_arg(facts["cqes_field_phys"], bad))
+    expect = rf"nvme0 qid {facts['qid']}: CQ ring: cannot read \d+ bytes at {bad:#x}"
+    check_crash_survives(nvme61, vm, expect)
+    check_drgn_survives(nvme61, vm, expect)
+
+
+def test_cyclic_device_list(nvme61, facts):
+    # The controller's klist node points back at itself: an endless list.
+    vm = variant(nvme61, "klist-cycle", poke_arg(facts["node_phys"], facts["node"]))
+    expect = r"controller list: list at 0x[0-9a-f]+: cycle not through its head"
+    for out in (check_crash_survives(nvme61, vm, expect), check_drgn_survives(nvme61, vm, expect)):
+        assert len(re.findall(r"^[0-9a-f]{16}  nvme0 ", out, flags=re.M)) == 1
+
+
+def test_truncated_dump(nvme61):
+    size = os.path.getsize(nvme61.vmcore)
+    for pct in (60, 90):
+        vm = variant(nvme61, f"truncated{pct}", ["--truncate", str(size * pct // 100)])
+        # crash may refuse a dump cut this short while it starts up; it must
+        # not die of a signal, and if it opens the dump nvmeq must report.
+        rc, out = nvme61.crash(["nvmeq", "p/x 0x600dcafe"], vmcore=vm)
+        assert rc >= 0 and not re.search(r"segmentation|core dumped", out, re.I), out
+        if "0x600dcafe" in out:
+            assert "NVME DIAGNOSIS" in out or "nvmeq: " in out, out
+        # drgn opens it; the decoder reports what it can, or one clear line.
+        rc, out, err = nvme61.drgn([], vmcore=vm)
+        assert "Traceback" not in err, err
+        if rc == 0:
+            assert "NVME DIAGNOSIS" in out
+        else:
+            assert err.strip().splitlines()[-1].startswith("nvmeq: "), err
