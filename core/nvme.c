@@ -268,17 +268,12 @@ static int dev_node(struct kpm_target *t, uint64_t node, void *arg)
 	struct dev_walk *w = arg;
 	struct nvme_ctx *x = w->x;
 	uint64_t priv, dev, drvdata;
-	long i;
 
 	/* node is klist_node.n_node inside device_private.knode_driver */
 	priv = node - M(x, KN_N_NODE)->off - M(x, DPV_KNODE_DRIVER)->off;
 	if (kpm_read_member(t, priv, M(x, DPV_DEVICE), &dev) ||
 	    kpm_read_member(t, dev, M(x, DEV_DRIVER_DATA), &drvdata))
 		return 0;	/* t->err tells; the next node may still be fine */
-	/* A corrupted list may lead back to a node before the cycle is caught. */
-	for (i = 0; i < w->n && i < w->max; i++)
-		if (w->devs[i] == drvdata)
-			return 0;
 	if (w->n < w->max)
 		w->devs[w->n] = drvdata;
 	w->n++;

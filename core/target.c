@@ -72,6 +72,29 @@ int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
 	return 0;
 }
 
+int kpm_read_u32(struct kpm_target *t, uint64_t addr, uint32_t *val,
+		 const char *what)
+{
+	unsigned char b[4];
+
+	if (kpm_read(t, addr, b, 4, what))
+		return -1;
+	*val = (uint32_t)kpm_get(b, 0, 4);
+	return 0;
+}
+
+/* The unsigned long (or 64-bit) value of a global variable. */
+int kpm_symbol_u64(struct kpm_target *t, const char *sym, uint64_t *val)
+{
+	uint64_t addr;
+
+	if (t->ops->symbol(t, sym, &addr)) {
+		kpm_errf(t, "no symbol %s", sym);
+		return -1;
+	}
+	return kpm_read_u64(t, addr, val, sym);
+}
+
 int kpm_read_member(struct kpm_target *t, uint64_t base,
 		    const struct kpm_member *m, uint64_t *val)
 {
@@ -95,37 +118,75 @@ int kpm_kptr_ok(uint64_t p)
 	return p >= 0xff00000000000000ULL && p != ~0ULL;
 }
 
+static int list_next(struct kpm_target *t, uint64_t node, long next_off, uint64_t *next)
+{
+	return kpm_read_u64(t, node + next_off, next, "list entry");
+}
+
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 		   long max, kpm_list_fn fn, void *arg)
 {
-	uint64_t node, tortoise, next;
-	long n = 0, power = 1, lam = 0;
+	uint64_t first, node, tortoise, hare;
+	long n = 0, power = 1, lam = 0, mu = 0, i, distinct;
+	int cyclic = 0, broken = 0;
+	char why[KPM_ERRLEN] = "";
 
-	if (kpm_read_u64(t, head + next_off, &node, "list head"))
+	if (kpm_read_u64(t, head + next_off, &first, "list head"))
 		return -1;
-	tortoise = head;
+	/*
+	 * Pass 1 measures the list without visiting it: its length, or where
+	 * it stops being readable, or (Brent) the length lam of a cycle that
+	 * does not pass through the head.
+	 */
+	tortoise = node = first;
 	while (node != head) {
 		if (n >= max) {
-			kpm_errf(t, "list at %#" PRIx64 ": stopped after %ld entries (limit)", head, max);
-			return -1;
+			snprintf(why, sizeof(why), "stopped after %ld entries (limit)", max);
+			break;
 		}
-		if (fn && fn(t, node, arg) < 0)
-			return -1;
 		n++;
-		if (kpm_read_u64(t, node + next_off, &next, "list entry"))
-			return -1;
-		if (next != head && next == tortoise) {
-			kpm_errf(t, "list at %#" PRIx64 ": cycle not through its head after %ld entries", head, n);
-			return -1;
+		if (list_next(t, node, next_off, &node)) {
+			broken = 1;
+			break;
 		}
-		if (++lam == power) {
+		lam++;
+		if (node == tortoise && node != head) {
+			cyclic = 1;
+			break;
+		}
+		if (lam == power) {
 			tortoise = node;
 			power <<= 1;
 			lam = 0;
 		}
-		node = next;
 	}
-	return n;
+	distinct = n;
+	if (cyclic) {
+		/* mu: where the cycle starts; hare runs lam entries ahead */
+		tortoise = hare = first;
+		for (i = 0; i < lam && !list_next(t, hare, next_off, &hare); i++)
+			;
+		while (tortoise != hare && mu < max &&
+		       !list_next(t, tortoise, next_off, &tortoise) &&
+		       !list_next(t, hare, next_off, &hare))
+			mu++;
+		distinct = mu + lam;
+		snprintf(why, sizeof(why), "cycle not through its head after %ld entries", distinct);
+	} else if (broken) {
+		snprintf(why, sizeof(why), "%s", t->err);
+	}
+	/* Pass 2 visits each distinct entry once. */
+	for (node = first, i = 0; i < distinct; i++) {
+		if (fn && fn(t, node, arg) < 0)
+			return -1;
+		if (i + 1 < distinct && list_next(t, node, next_off, &node))
+			break;
+	}
+	if (why[0]) {
+		kpm_errf(t, "list at %#" PRIx64 ": %s", head, why);
+		return -1;
+	}
+	return distinct;
 }
 
 /* JSON */

@@ -24,15 +24,24 @@ struct kpm_target_ops {
 	int (*read)(struct kpm_target *t, uint64_t addr, void *buf, size_t len);
 	/* Address of a global or static symbol (also a module's): 0, or -1. */
 	int (*symbol)(struct kpm_target *t, const char *name, uint64_t *addr);
-	/* Offset and size of @member in struct @type: 0, or -1 when absent. */
+	/*
+	 * Offset and size of @member in struct @type: 0, or -1 when absent.
+	 * @type is a struct tag ("nvme_queue"), or "union TAG" for a union.
+	 */
 	int (*member)(struct kpm_target *t, const char *type, const char *member,
 		      long *offset, long *size);
+	/* Bit offset and width of a bitfield member: 0, or -1 when absent. */
+	int (*member_bits)(struct kpm_target *t, const char *type, const char *member,
+			   long *bit_offset, long *bit_size);
 	/* sizeof(struct @type), or -1 when the type is unknown. */
 	long (*type_size)(struct kpm_target *t, const char *type);
 	/* Value of an enumerator: 0, or -1 when unknown. */
 	int (*enum_value)(struct kpm_target *t, const char *name, long *value);
 	/* __per_cpu_offset[cpu]: 0, or -1. */
 	int (*percpu_offset)(struct kpm_target *t, int cpu, uint64_t *off);
+	/* The symbol containing @addr and the offset into it: 0, or -1. */
+	int (*symbol_at)(struct kpm_target *t, uint64_t addr, char *name, size_t len,
+			 uint64_t *offset);
 };
 
 struct kpm_target {
@@ -72,6 +81,9 @@ static inline uint64_t kpm_field(const void *obj, const struct kpm_member *m)
 
 int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
 	     const char *what);
+int kpm_read_u32(struct kpm_target *t, uint64_t addr, uint32_t *val,
+		 const char *what);
+int kpm_symbol_u64(struct kpm_target *t, const char *sym, uint64_t *val);
 int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
 		 const char *what);
 int kpm_read_member(struct kpm_target *t, uint64_t base,
@@ -84,11 +96,13 @@ int kpm_read_member(struct kpm_target *t, uint64_t base,
 int kpm_kptr_ok(uint64_t p);
 
 /*
- * Bounded walk of a list_head chain starting at head->next: calls fn for
- * every node until the chain returns to @head, @max nodes were seen, a
- * node cannot be read, or a cycle that does not pass through @head is
- * detected (Brent's algorithm).  Returns the node count, or -1 with the
- * target's error describing why the walk stopped early.
+ * Bounded walk of a list_head chain starting at head->next: calls fn once
+ * for every distinct node until the chain returns to @head, @max nodes
+ * were seen, a node cannot be read, or it runs into a cycle that does not
+ * pass through @head (found with Brent's algorithm in a first pass, so
+ * that the nodes of a cycle are visited once, not until it is noticed).
+ * Returns the node count, or -1 with the target's error describing why the
+ * walk stopped early (fn has then seen every node reached).
  */
 typedef int (*kpm_list_fn)(struct kpm_target *t, uint64_t node, void *arg);
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
