@@ -2,7 +2,8 @@
 #
 #   make            crash-ext/kpm.so and drgn-helpers/kpm/libkpm.so
 #   make test       build, then run the test suite on the committed fixtures
-#   make demo       decode the bundled NVMe fixture in crash
+#   make demo       decode the bundled fixtures in crash
+#   make bench      kmemleak decoding rates: kpm vs crash's list vs a drgn loop
 #   make fixtures   regenerate the fixtures (kernel build + QEMU; never in CI)
 
 CC ?= gcc
@@ -10,8 +11,8 @@ CRASH_DEFS ?= /usr/include/crash/defs.h
 ARCH_DEF ?= -DX86_64
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter
-CORE_SRC := core/target.c core/nvme.c
-CORE_HDR := core/target.h core/nvme.h
+CORE_SRC := core/target.c core/nvme.c core/kmemleak.c
+CORE_HDR := core/target.h core/nvme.h core/kmemleak.h
 PY := /usr/bin/python3
 
 all: crash-ext/kpm.so drgn-helpers/kpm/libkpm.so
@@ -30,10 +31,14 @@ test: all
 demo: all
 	tests/demo
 
+bench: all
+	tests/bench
+
 fixtures:
 	fixtures/vmcores/make-fixture 6.1 nvme
+	fixtures/vmcores/make-fixture 6.1 kmemleak
 
 clean:
 	rm -f crash-ext/kpm.so drgn-helpers/kpm/libkpm.so
 
-.PHONY: all test demo fixtures clean
+.PHONY: all test demo bench fixtures clean

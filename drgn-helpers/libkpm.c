@@ -9,14 +9,17 @@
 #include <string.h>
 #include "target.h"
 #include "nvme.h"
+#include "kmemleak.h"
 
 struct kpm_callbacks {
 	int (*read)(uint64_t addr, void *buf, size_t len);
 	int (*symbol)(const char *name, uint64_t *addr);
 	int (*member)(const char *type, const char *member, long *off, long *size);
+	int (*member_bits)(const char *type, const char *member, long *bit_off, long *bit_size);
 	long (*type_size)(const char *type);
 	int (*enum_value)(const char *name, long *value);
 	int (*percpu_offset)(int cpu, uint64_t *off);
+	int (*symbol_at)(uint64_t addr, char *name, size_t len, uint64_t *off);
 };
 
 #define CB(t) ((const struct kpm_callbacks *)(t)->priv)
@@ -40,6 +43,18 @@ static int cb_member(struct kpm_target *t, const char *type, const char *member,
 	return CB(t)->member(type, member, off, size);
 }
 
+static int cb_member_bits(struct kpm_target *t, const char *type, const char *member,
+			  long *bit_off, long *bit_size)
+{
+	return CB(t)->member_bits(type, member, bit_off, bit_size);
+}
+
+static int cb_symbol_at(struct kpm_target *t, uint64_t addr, char *name, size_t len,
+			uint64_t *off)
+{
+	return CB(t)->symbol_at(addr, name, len, off);
+}
+
 static long cb_type_size(struct kpm_target *t, const char *type)
 {
 	return CB(t)->type_size(type);
@@ -59,9 +74,11 @@ static const struct kpm_target_ops cb_ops = {
 	.read = cb_read,
 	.symbol = cb_symbol,
 	.member = cb_member,
+	.member_bits = cb_member_bits,
 	.type_size = cb_type_size,
 	.enum_value = cb_enum_value,
 	.percpu_offset = cb_percpu_offset,
+	.symbol_at = cb_symbol_at,
 };
 
 static void cb_target(struct kpm_target *t, const struct kpm_callbacks *cb)
@@ -120,6 +137,43 @@ long kpm_nvme_queues_cb(const struct kpm_callbacks *cb, uint64_t dev, uint64_t *
 
 	cb_target(&t, cb);
 	n = kpm_nvme_queues(&t, dev, queues, max);
+	copy_err(&t, err, errlen);
+	return n;
+}
+
+/* kmemleak: flags as in core/kmemleak.h; returns objects shown or -1. */
+long kpm_kmemleak_report_str(const struct kpm_callbacks *cb, unsigned int flags,
+			     const char *comm, uint64_t min_size, uint64_t addr,
+			     char **out, char *err, size_t errlen)
+{
+	struct kpm_kmemleak_filter f = { flags, comm, min_size, addr };
+	struct kpm_target t;
+	size_t len;
+	FILE *fp;
+	long ret;
+
+	cb_target(&t, cb);
+	*out = NULL;
+	fp = open_memstream(out, &len);
+	if (!fp) {
+		snprintf(err, errlen, "open_memstream failed");
+		return -1;
+	}
+	ret = kpm_kmemleak_report(&t, fp, &f);
+	fclose(fp);
+	if (ret < 0)
+		copy_err(&t, err, errlen);
+	return ret;
+}
+
+long kpm_kmemleak_objects_cb(const struct kpm_callbacks *cb, uint64_t *objs, long max,
+			     char *err, size_t errlen)
+{
+	struct kpm_target t;
+	long n;
+
+	cb_target(&t, cb);
+	n = kpm_kmemleak_objects(&t, objs, max);
 	copy_err(&t, err, errlen);
 	return n;
 }

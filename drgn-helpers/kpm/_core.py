@@ -8,6 +8,7 @@ per-CPU offset.  This module implements that interface with drgn, so the
 drgn helpers and crash's kpm.so run the very same decoding code.
 """
 
+import bisect
 import ctypes
 import os
 
@@ -24,6 +25,8 @@ _READ = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_void_p, ctypes.
 _SYMBOL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64))
 _MEMBER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p,
                            ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long))
+_SYMBOL_AT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t,
+                              ctypes.POINTER(ctypes.c_uint64))
 _TYPE_SIZE = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_char_p)
 _ENUM_VALUE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_long))
 _PERCPU = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64))
@@ -34,10 +37,26 @@ class _Callbacks(ctypes.Structure):
         ("read", _READ),
         ("symbol", _SYMBOL),
         ("member", _MEMBER),
+        ("member_bits", _MEMBER),
         ("type_size", _TYPE_SIZE),
         ("enum_value", _ENUM_VALUE),
         ("percpu_offset", _PERCPU),
+        ("symbol_at", _SYMBOL_AT),
     ]
+
+
+def _find_member(t, name, base):
+    """(bit offset, bit size) of member @name of type @t, looking into
+    anonymous structs and unions."""
+    for m in t.members:
+        if m.name == name:
+            size = m.bit_field_size or 8 * drgn.sizeof(m.type)
+            return base + m.bit_offset, size
+        if m.name is None:
+            inner = _find_member(m.type.unqualified(), name, base + m.bit_offset)
+            if inner is not None:
+                return inner
+    return None
 
 
 def _libpath():
@@ -70,6 +89,15 @@ def _load():
                                            ctypes.POINTER(ctypes.c_uint64), ctypes.c_long,
                                            ctypes.c_char_p, ctypes.c_size_t]
         lib.kpm_nvme_queues_cb.restype = ctypes.c_long
+        lib.kpm_kmemleak_report_str.argtypes = [ctypes.POINTER(_Callbacks), ctypes.c_uint,
+                                                ctypes.c_char_p, ctypes.c_uint64, ctypes.c_uint64,
+                                                ctypes.POINTER(ctypes.c_void_p),
+                                                ctypes.c_char_p, ctypes.c_size_t]
+        lib.kpm_kmemleak_report_str.restype = ctypes.c_long
+        lib.kpm_kmemleak_objects_cb.argtypes = [ctypes.POINTER(_Callbacks),
+                                                ctypes.POINTER(ctypes.c_uint64), ctypes.c_long,
+                                                ctypes.c_char_p, ctypes.c_size_t]
+        lib.kpm_kmemleak_objects_cb.restype = ctypes.c_long
         lib.kpm_free.argtypes = [ctypes.c_void_p]
         lib.kpm_free.restype = None
         _lib = lib
@@ -83,10 +111,12 @@ class Core:
         self.prog = prog
         self.lib = _load()
         self._types = {}
+        self._syms = None
         # Keep the ctypes callbacks alive as long as the Core.
         self._cb = _Callbacks(_READ(self._read), _SYMBOL(self._symbol),
-                              _MEMBER(self._member), _TYPE_SIZE(self._type_size),
-                              _ENUM_VALUE(self._enum_value), _PERCPU(self._percpu))
+                              _MEMBER(self._member), _MEMBER(self._member_bits),
+                              _TYPE_SIZE(self._type_size), _ENUM_VALUE(self._enum_value),
+                              _PERCPU(self._percpu), _SYMBOL_AT(self._symbol_at))
 
     # The target interface, implemented with drgn.
 
@@ -112,10 +142,11 @@ class Core:
             return -1
 
     def _type(self, name):
+        """A struct tag ("nvme_queue"), or "union TAG"."""
         t = self._types.get(name)
         if t is None:
             try:
-                t = self.prog.type("struct " + name)
+                t = self.prog.type(name if name.startswith(("union ", "struct ")) else "struct " + name)
             except LookupError:
                 t = False
             self._types[name] = t
@@ -128,10 +159,46 @@ class Core:
         member = member.decode()
         try:
             off[0] = drgn.offsetof(t, member)
-            obj = drgn.Object(self.prog, t, address=0)
-            size[0] = drgn.sizeof(obj.member_(member))
+            mtype = drgn.Object(self.prog, t, address=0).member_(member).type_
         except (LookupError, ValueError, TypeError):
             return -1
+        try:
+            size[0] = drgn.sizeof(mtype)
+        except TypeError:
+            size[0] = 0  # a flexible array member, as crash reports it
+        return 0
+
+    def _member_bits(self, type_name, member, bit_off, bit_size):
+        t = self._type(type_name.decode())
+        if not t:
+            return -1
+        found = _find_member(t, member.decode(), 0)
+        if found is None:
+            return -1
+        bit_off[0], bit_size[0] = found
+        return 0
+
+    def _symtab(self):
+        """Every named code or data symbol, sorted by address: what kallsyms
+        (and crash) search, so that an inner label such as
+        entry_SYSCALL_64_after_hwframe names the address the way the
+        kernel's own %pS does, where prog.symbol() would give the sized
+        symbol containing it."""
+        if self._syms is None:
+            skip = (drgn.SymbolKind.SECTION, drgn.SymbolKind.FILE)
+            syms = sorted((s.address, s.name) for s in self.prog.symbols()
+                          if s.name and s.kind not in skip and s.address)
+            self._syms = ([a for a, _ in syms], [n for _, n in syms])
+        return self._syms
+
+    def _symbol_at(self, addr, buf, size, off):
+        addrs, names = self._symtab()
+        i = bisect.bisect_right(addrs, addr) - 1
+        if i < 0:
+            return -1
+        name = names[i].encode()[: size - 1] + b"\0"
+        ctypes.memmove(buf, name, len(name))
+        off[0] = addr - addrs[i]
         return 0
 
     def _type_size(self, type_name):
@@ -173,6 +240,26 @@ class Core:
             return ctypes.string_at(out.value).decode(errors="replace") if out.value else ""
         finally:
             self.lib.kpm_free(out)
+
+    def kmemleak_report(self, flags: int, comm: str = "", min_size: int = 0, addr: int = 0) -> str:
+        out = ctypes.c_void_p()
+        err = self._err()
+        ret = self.lib.kpm_kmemleak_report_str(ctypes.byref(self._cb), flags, comm.encode(),
+                                               min_size, addr, ctypes.byref(out), err, len(err))
+        try:
+            if ret < 0:
+                raise KpmError(err.value.decode(errors="replace"))
+            return ctypes.string_at(out.value).decode(errors="replace") if out.value else ""
+        finally:
+            self.lib.kpm_free(out)
+
+    def kmemleak_objects(self):
+        limit = 1 << 16
+        while True:
+            objs = self._addresses(self.lib.kpm_kmemleak_objects_cb, limit=limit)
+            if len(objs) < limit:
+                return objs
+            limit *= 4
 
     def _addresses(self, fn, *args, limit=1024):
         arr = (ctypes.c_uint64 * limit)()
