@@ -11,6 +11,7 @@ import lzma
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -18,8 +19,25 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(TOP, "fixtures", "vmcores")
 OUT = os.path.join(TOP, "tests", "out")
 KPM_SO = os.path.join(TOP, "crash-ext", "kpm.so")
-DRGN_SCRIPT = os.path.join(TOP, "drgn-helpers", "nvmeq.py")
+DRGN_HELPERS = os.path.join(TOP, "drgn-helpers")
+sys.path.insert(0, DRGN_HELPERS)  # the kpm package, for tests of the helpers
 PYTHON = "/usr/bin/python3"  # Debian's, the one drgn is importable from
+
+
+# Modules each scenario loads, in load order (dependencies first).
+SCENARIO_MODULES = {
+    "nvme": ["nvme-core", "nvme"],
+    "kmemleak": ["kmemleak-test"],
+}
+
+
+def unxz(src, dst):
+    if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(src):
+        with lzma.open(src) as f, open(dst + ".tmp", "wb") as g:
+            while chunk := f.read(1 << 22):
+                g.write(chunk)
+        os.rename(dst + ".tmp", dst)
+    return dst
 
 
 class Fixture:
@@ -28,24 +46,20 @@ class Fixture:
         self.src = os.path.join(FIXTURES, name)
         self.out = os.path.join(OUT, name)
         self.manifest = json.load(open(os.path.join(self.src, "manifest.json")))
+        self.kdir = os.path.join(FIXTURES, self.manifest["kernel"])
+        self.kernel = json.load(open(os.path.join(self.kdir, "kernel.json")))
+        assert self.kernel["vmlinux_sha256"] == self.manifest["vmlinux_sha256"], \
+            f"{name} was made with another kernel than {self.manifest['kernel']} holds"
         self.vmcore = os.path.join(self.src, "vmcore")
         self.console = open(os.path.join(self.src, "console.log"), errors="replace").read()
+        kout = os.path.join(OUT, self.manifest["kernel"])
         os.makedirs(self.out, exist_ok=True)
-        self.files = {}
-        for xz in self.manifest["debuginfo"]:
-            dst = os.path.join(self.out, xz[:-3])
-            src = os.path.join(self.src, xz)
-            if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(src):
-                with lzma.open(src) as f, open(dst + ".tmp", "wb") as g:
-                    while chunk := f.read(1 << 22):
-                        g.write(chunk)
-                os.rename(dst + ".tmp", dst)
-            self.files[xz[:-3]] = dst
-        self.vmlinux = self.files["vmlinux"]
-        # (module name, file) in load order: dependencies first
-        self.modules = sorted(((os.path.basename(f)[:-3].replace("-", "_"), f)
-                               for n, f in self.files.items() if n.endswith(".ko")),
-                              key=lambda m: (m[0] != "nvme_core", m[0]))
+        os.makedirs(kout, exist_ok=True)
+        self.vmlinux = unxz(os.path.join(self.kdir, "vmlinux.xz"), os.path.join(kout, "vmlinux"))
+        # (module name, file) in load order
+        self.modules = [(m.replace("-", "_"),
+                         unxz(os.path.join(self.kdir, m + ".ko.xz"), os.path.join(kout, m + ".ko")))
+                        for m in SCENARIO_MODULES[self.manifest["scenario"]]]
 
     def crash(self, commands, vmcore=None, load_modules=True, timeout=600):
         """Run crash with kpm.so loaded; return (returncode, output)."""
@@ -72,11 +86,12 @@ class Fixture:
         assert len(parts) == len(commands) + 2, f"crash (rc {rc}) output not as expected:\n{out[-3000:]}"
         return parts[1:-1]
 
-    def drgn(self, args, vmcore=None, timeout=300):
+    def drgn(self, args, vmcore=None, timeout=300, script="nvmeq.py"):
         cmd = ["drgn", "-c", vmcore or self.vmcore, "-s", self.vmlinux]
         for _, path in self.modules:
             cmd += ["-s", path]
-        p = subprocess.run(cmd + [DRGN_SCRIPT] + list(args), stdin=subprocess.DEVNULL,
+        p = subprocess.run(cmd + [os.path.join(DRGN_HELPERS, script)] + list(args),
+                           stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, errors="replace", timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
@@ -108,3 +123,8 @@ def crash_vtop(text):
 @pytest.fixture(scope="session")
 def nvme61():
     return Fixture("6.1-nvme")
+
+
+@pytest.fixture(scope="session")
+def kml61():
+    return Fixture("6.1-kmemleak")

@@ -5,6 +5,7 @@ tests/tools/kdumpedit.py (the addresses come from crash's own p/vtop); kpm
 must print a clear one-line error, keep going, and never take crash or
 drgn down.
 """
+import json
 import os
 import re
 import struct
@@ -126,3 +127,50 @@ def test_truncated_dump(nvme61):
             assert "NVME DIAGNOSIS" in out
         else:
             assert err.strip().splitlines()[-1].startswith("nvmeq: "), err
+
+
+@pytest.fixture(scope="module")
+def kml_facts(kml61):
+    """A reported leak's kmemleak_object and the page of its list entry,
+    from drgn's walk and crash's vtop (kpm not involved)."""
+    from drgn.helpers.linux.list import list_for_each_entry
+    prog = kml61.program()
+    leak = kml61.manifest["kmemleak_report"][len(kml61.manifest["kmemleak_report"]) // 2]["pointer"]
+    objs = list(list_for_each_entry("struct kmemleak_object", prog["object_list"].address_of_(),
+                                    "object_list"))
+    (i,) = [i for i, o in enumerate(objs) if o.pointer.value_() == leak]
+    entry = objs[i].object_list.address_of_().value_()
+    target = objs[i // 2].object_list.address_of_().value_()  # an earlier entry
+    (vt,) = kml61.crash_sections([f"vtop {entry:#x}"])
+    return {"n": len(objs), "index": i, "entry": entry, "phys": crash_vtop(vt), "target": target,
+            "pointer": leak}
+
+
+def test_kmemleak_list_looping_back(kml61, kml_facts):
+    # The object's object_list.next points to an earlier object: the walk
+    # must end, visit each object once, and say so.
+    f = kml_facts
+    vm = variant(kml61, "kml-cycle", poke_arg(f["phys"], f["target"]))
+    rc, out = kml61.crash(["kmemleak -S", "kmemleak -j", "p/x 0x600dcafe"], vmcore=vm)
+    assert "0x600dcafe" in out, out[-2000:]
+    assert re.search(rf"object_list walk stopped early: list at 0x[0-9a-f]+: cycle not through "
+                     rf"its head after {f['index'] + 1} entries", out), out[:3000]
+    assert f"object_list: {f['index'] + 1} objects" in out
+    js = json.loads([l for l in out.splitlines() if l.startswith('{"summary"')][0])
+    addrs = [o["address"] for o in js["objects"]]
+    assert len(addrs) == len(set(addrs)) == f["index"] + 1
+    rc, out, err = kml61.drgn(["-S"], vmcore=vm, script="kmemleak.py")
+    assert rc == 0 and "cycle not through its head" in out, err
+
+
+def test_kmemleak_object_page_excluded(kml61, kml_facts):
+    # The page holding one kmemleak_object is left out of the dump: the walk
+    # stops there with one clear line; what came before is decoded.
+    f = kml_facts
+    vm = variant(kml61, "kml-excluded", ["--exclude", hex(f["phys"] >> 12)])
+    rc, out = kml61.crash(["kmemleak -S", "p/x 0x600dcafe"], vmcore=vm)
+    assert "0x600dcafe" in out, out[-2000:]
+    assert re.search(r"object_list walk stopped early: list at 0x[0-9a-f]+: list entry: cannot read "
+                     r"8 bytes at 0x[0-9a-f]+: page not in dump", out), out[:3000]
+    n = int(re.search(r"object_list: (\d+) objects", out).group(1))
+    assert 0 < n <= f["index"] + 1
