@@ -1,7 +1,9 @@
 # kpm: kernel post-mortem toolkit
 #
 #   make            crash-ext/kpm.so and drgn-helpers/kpm/libkpm.so
-#   make test       build, then run the test suite on the committed fixtures
+#   make test       build, then run the test suite on the committed fixtures,
+#                   6.1 with the host's tools, 6.12 in the trixie chroot
+#   make trixie     the trixie toolchain chroot (crash 8.0.6, drgn 0.0.31)
 #   make demo       decode the bundled fixtures in crash
 #   make bench      kmemleak decoding rates: kpm vs crash's list vs a drgn loop
 #   make fixtures   regenerate the fixtures (kernel build + QEMU; never in CI)
@@ -13,20 +15,37 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter
 CORE_SRC := core/target.c core/nvme.c core/kmemleak.c
 CORE_HDR := core/target.h core/nvme.h core/kmemleak.h
-PY := /usr/bin/python3
+# Where the two artifacts go; the trixie toolchain builds its own copies
+# (tests/run-trixie) so that the host's stay usable.
+KPM_SO ?= crash-ext/kpm.so
+KPM_LIB ?= drgn-helpers/kpm/libkpm.so
 
-all: crash-ext/kpm.so drgn-helpers/kpm/libkpm.so
+all: $(KPM_SO) $(KPM_LIB)
 
-crash-ext/kpm.so: crash-ext/kpm.c $(CORE_SRC) $(CORE_HDR) $(CRASH_DEFS)
-	$(CC) $(CFLAGS) $(WARN) -Wno-sign-compare -Wno-missing-field-initializers \
+$(KPM_SO): crash-ext/kpm.c $(CORE_SRC) $(CORE_HDR) $(CRASH_DEFS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Werror -Wno-sign-compare -Wno-missing-field-initializers \
 		-fPIC -shared -nostartfiles $(ARCH_DEF) -I$(dir $(CRASH_DEFS)) -Icore \
 		-o $@ crash-ext/kpm.c $(CORE_SRC)
 
-drgn-helpers/kpm/libkpm.so: drgn-helpers/libkpm.c $(CORE_SRC) $(CORE_HDR)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -Icore -o $@ drgn-helpers/libkpm.c $(CORE_SRC)
+$(KPM_LIB): drgn-helpers/libkpm.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Werror -fPIC -shared -Icore -o $@ drgn-helpers/libkpm.c $(CORE_SRC)
 
+# Both bases: 6.1 dumps with bookworm's crash 8.0.2 and drgn 0.0.22 (host),
+# 6.12 dumps with trixie's crash 8.0.6 and drgn 0.0.31 (chroot).
 test: all
 	tests/run
+	tests/run-trixie
+
+test-6.1: all
+	tests/run
+
+test-6.12:
+	tests/run-trixie
+
+trixie:
+	tools/mk-trixie
 
 demo: all
 	tests/demo
@@ -37,8 +56,10 @@ bench: all
 fixtures:
 	fixtures/vmcores/make-fixture 6.1 nvme
 	fixtures/vmcores/make-fixture 6.1 kmemleak
+	fixtures/vmcores/make-fixture 6.12 nvme
+	fixtures/vmcores/make-fixture 6.12 kmemleak
 
 clean:
-	rm -f crash-ext/kpm.so drgn-helpers/kpm/libkpm.so
+	rm -f $(KPM_SO) $(KPM_LIB)
 
-.PHONY: all test demo bench fixtures clean
+.PHONY: all test test-6.1 test-6.12 trixie demo bench fixtures clean

@@ -18,7 +18,7 @@ import pytest
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(TOP, "fixtures", "vmcores")
 OUT = os.path.join(TOP, "tests", "out")
-KPM_SO = os.path.join(TOP, "crash-ext", "kpm.so")
+KPM_SO = os.environ.get("KPM_SO", os.path.join(TOP, "crash-ext", "kpm.so"))
 DRGN_HELPERS = os.path.join(TOP, "drgn-helpers")
 sys.path.insert(0, DRGN_HELPERS)  # the kpm package, for tests of the helpers
 PYTHON = "/usr/bin/python3"  # Debian's, the one drgn is importable from
@@ -120,11 +120,24 @@ def crash_vtop(text):
     return int(m.group(2), 16)
 
 
-@pytest.fixture(scope="session")
-def nvme61():
-    return Fixture("6.1-nvme")
+# Which bases' fixtures this run decodes: tests/run runs 6.1 with the host's
+# (bookworm) crash and drgn, tests/run-trixie 6.12 with trixie's.
+BASES = os.environ.get("KPM_BASES") or "6.1"
+BASES = BASES.split()
+_fixtures = {}
 
 
-@pytest.fixture(scope="session")
-def kml61():
-    return Fixture("6.1-kmemleak")
+def fixture(name):
+    if name not in _fixtures:
+        _fixtures[name] = Fixture(name)
+    return _fixtures[name]
+
+
+@pytest.fixture(scope="session", params=BASES)
+def nvme(request):
+    return fixture(f"{request.param}-nvme")
+
+
+@pytest.fixture(scope="session", params=BASES)
+def kml(request):
+    return fixture(f"{request.param}-kmemleak")

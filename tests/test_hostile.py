@@ -25,22 +25,22 @@ def variant(fx, name, args):
 
 
 @pytest.fixture(scope="module")
-def facts(nvme61):
+def facts(nvme):
     """Addresses of the objects to damage, from crash's own p/struct/vtop."""
-    qid = nvme61.manifest["injected"]["qid"]
-    node_out, qsize_out = nvme61.crash_sections([
+    qid = nvme.manifest["injected"]["qid"]
+    node_out, qsize_out = nvme.crash_sections([
         "p ((struct driver_private *)nvme_driver.driver.p)->klist_devices.k_list.next",
         "p sizeof(struct nvme_queue)",
     ])
     node = int(re.search(r"= \(struct list_head \*\) (0x[0-9a-f]+)", node_out).group(1), 16)
     qsize = int(re.search(r"= (\d+)", qsize_out).group(1))
-    (dev_out,) = nvme61.crash_sections([
+    (dev_out,) = nvme.crash_sections([
         f"p ((struct device_private *)({node:#x} - (unsigned long)"
         f"&((struct device_private *)0)->knode_driver.n_node))->device->driver_data"])
     dev = int(re.search(r"= \(void \*\) (0x[0-9a-f]+)", dev_out).group(1), 16)
-    (qs_out,) = nvme61.crash_sections([f"struct nvme_dev.queues {dev:#x}"])
+    (qs_out,) = nvme.crash_sections([f"struct nvme_dev.queues {dev:#x}"])
     queue = crash_members(qs_out)["queues"] + qid * qsize
-    q_out, field_out, node_phys, queue_phys = nvme61.crash_sections([
+    q_out, field_out, node_phys, queue_phys = nvme.crash_sections([
         f"struct nvme_queue.cqes,cq_dma_addr,q_depth,qid {queue:#x}",
         f"p &((struct nvme_queue *){queue:#x})->cqes",
         f"vtop {node:#x}",
@@ -74,54 +74,54 @@ def check_drgn_survives(fx, vmcore, expect):
     return out
 
 
-def test_cq_ring_pages_excluded(nvme61, facts):
+def test_cq_ring_pages_excluded(nvme, facts):
     q = facts["q"]
     ring = q["q_depth"] * 16
     pfns = range(q["cq_dma_addr"] >> 12, (q["cq_dma_addr"] + ring + 4095) >> 12)
-    vm = variant(nvme61, "cq-excluded", sum((["--exclude", hex(p)] for p in pfns), []))
+    vm = variant(nvme, "cq-excluded", sum((["--exclude", hex(p)] for p in pfns), []))
     expect = (rf"nvme0 qid {facts['qid']}: CQ ring: cannot read {ring} bytes at {q['cqes']:#x}: "
               r"page not in dump")
-    for out in (check_crash_survives(nvme61, vm, expect), check_drgn_survives(nvme61, vm, expect)):
+    for out in (check_crash_survives(nvme, vm, expect), check_drgn_survives(nvme, vm, expect)):
         # the other queues are still decoded
         assert re.search(r"^ +0  [0-9a-f]{16} +32 ", out, flags=re.M)
         assert re.search(r"^ +1  [0-9a-f]{16} +1024 ", out, flags=re.M)
 
 
-def test_garbage_cq_pointer(nvme61, facts):
-    vm = variant(nvme61, "cqes-garbage", poke_arg(facts["cqes_field_phys"], 0x4141414141414141))
+def test_garbage_cq_pointer(nvme, facts):
+    vm = variant(nvme, "cqes-garbage", poke_arg(facts["cqes_field_phys"], 0x4141414141414141))
     expect = rf"nvme0 qid {facts['qid']}: CQ ring: invalid address 0x4141414141414141"
-    check_crash_survives(nvme61, vm, expect)
-    check_drgn_survives(nvme61, vm, expect)
+    check_crash_survives(nvme, vm, expect)
+    check_drgn_survives(nvme, vm, expect)
 
 
-def test_unmapped_cq_pointer(nvme61, facts):
+def test_unmapped_cq_pointer(nvme, facts):
     bad = 0xffffc9ffdead0000
-    vm = variant(nvme61, "cqes-unmapped", poke_arg(facts["cqes_field_phys"], bad))
+    vm = variant(nvme, "cqes-unmapped", poke_arg(facts["cqes_field_phys"], bad))
     expect = rf"nvme0 qid {facts['qid']}: CQ ring: cannot read \d+ bytes at {bad:#x}"
-    check_crash_survives(nvme61, vm, expect)
-    check_drgn_survives(nvme61, vm, expect)
+    check_crash_survives(nvme, vm, expect)
+    check_drgn_survives(nvme, vm, expect)
 
 
-def test_cyclic_device_list(nvme61, facts):
+def test_cyclic_device_list(nvme, facts):
     # The controller's klist node points back at itself: an endless list.
-    vm = variant(nvme61, "klist-cycle", poke_arg(facts["node_phys"], facts["node"]))
+    vm = variant(nvme, "klist-cycle", poke_arg(facts["node_phys"], facts["node"]))
     expect = r"controller list: list at 0x[0-9a-f]+: cycle not through its head"
-    for out in (check_crash_survives(nvme61, vm, expect), check_drgn_survives(nvme61, vm, expect)):
+    for out in (check_crash_survives(nvme, vm, expect), check_drgn_survives(nvme, vm, expect)):
         assert len(re.findall(r"^[0-9a-f]{16}  nvme0 ", out, flags=re.M)) == 1
 
 
-def test_truncated_dump(nvme61):
-    size = os.path.getsize(nvme61.vmcore)
+def test_truncated_dump(nvme):
+    size = os.path.getsize(nvme.vmcore)
     for pct in (60, 90):
-        vm = variant(nvme61, f"truncated{pct}", ["--truncate", str(size * pct // 100)])
+        vm = variant(nvme, f"truncated{pct}", ["--truncate", str(size * pct // 100)])
         # crash may refuse a dump cut this short while it starts up; it must
         # not die of a signal, and if it opens the dump nvmeq must report.
-        rc, out = nvme61.crash(["nvmeq", "p/x 0x600dcafe"], vmcore=vm)
+        rc, out = nvme.crash(["nvmeq", "p/x 0x600dcafe"], vmcore=vm)
         assert rc >= 0 and not re.search(r"segmentation|core dumped", out, re.I), out
         if "0x600dcafe" in out:
             assert "NVME DIAGNOSIS" in out or "nvmeq: " in out, out
         # drgn opens it; the decoder reports what it can, or one clear line.
-        rc, out, err = nvme61.drgn([], vmcore=vm)
+        rc, out, err = nvme.drgn([], vmcore=vm)
         assert "Traceback" not in err, err
         if rc == 0:
             assert "NVME DIAGNOSIS" in out
@@ -130,28 +130,28 @@ def test_truncated_dump(nvme61):
 
 
 @pytest.fixture(scope="module")
-def kml_facts(kml61):
+def kml_facts(kml):
     """A reported leak's kmemleak_object and the page of its list entry,
     from drgn's walk and crash's vtop (kpm not involved)."""
     from drgn.helpers.linux.list import list_for_each_entry
-    prog = kml61.program()
-    leak = kml61.manifest["kmemleak_report"][len(kml61.manifest["kmemleak_report"]) // 2]["pointer"]
+    prog = kml.program()
+    leak = kml.manifest["kmemleak_report"][len(kml.manifest["kmemleak_report"]) // 2]["pointer"]
     objs = list(list_for_each_entry("struct kmemleak_object", prog["object_list"].address_of_(),
                                     "object_list"))
     (i,) = [i for i, o in enumerate(objs) if o.pointer.value_() == leak]
     entry = objs[i].object_list.address_of_().value_()
     target = objs[i // 2].object_list.address_of_().value_()  # an earlier entry
-    (vt,) = kml61.crash_sections([f"vtop {entry:#x}"])
+    (vt,) = kml.crash_sections([f"vtop {entry:#x}"])
     return {"n": len(objs), "index": i, "entry": entry, "phys": crash_vtop(vt), "target": target,
             "pointer": leak}
 
 
-def test_kmemleak_list_looping_back(kml61, kml_facts):
+def test_kmemleak_list_looping_back(kml, kml_facts):
     # The object's object_list.next points to an earlier object: the walk
     # must end, visit each object once, and say so.
     f = kml_facts
-    vm = variant(kml61, "kml-cycle", poke_arg(f["phys"], f["target"]))
-    rc, out = kml61.crash(["kmemleak -S", "kmemleak -j", "p/x 0x600dcafe"], vmcore=vm)
+    vm = variant(kml, "kml-cycle", poke_arg(f["phys"], f["target"]))
+    rc, out = kml.crash(["kmemleak -S", "kmemleak -j", "p/x 0x600dcafe"], vmcore=vm)
     assert "0x600dcafe" in out, out[-2000:]
     assert re.search(rf"object_list walk stopped early: list at 0x[0-9a-f]+: cycle not through "
                      rf"its head after {f['index'] + 1} entries", out), out[:3000]
@@ -159,16 +159,16 @@ def test_kmemleak_list_looping_back(kml61, kml_facts):
     js = json.loads([l for l in out.splitlines() if l.startswith('{"summary"')][0])
     addrs = [o["address"] for o in js["objects"]]
     assert len(addrs) == len(set(addrs)) == f["index"] + 1
-    rc, out, err = kml61.drgn(["-S"], vmcore=vm, script="kmemleak.py")
+    rc, out, err = kml.drgn(["-S"], vmcore=vm, script="kmemleak.py")
     assert rc == 0 and "cycle not through its head" in out, err
 
 
-def test_kmemleak_object_page_excluded(kml61, kml_facts):
+def test_kmemleak_object_page_excluded(kml, kml_facts):
     # The page holding one kmemleak_object is left out of the dump: the walk
     # stops there with one clear line; what came before is decoded.
     f = kml_facts
-    vm = variant(kml61, "kml-excluded", ["--exclude", hex(f["phys"] >> 12)])
-    rc, out = kml61.crash(["kmemleak -S", "p/x 0x600dcafe"], vmcore=vm)
+    vm = variant(kml, "kml-excluded", ["--exclude", hex(f["phys"] >> 12)])
+    rc, out = kml.crash(["kmemleak -S", "p/x 0x600dcafe"], vmcore=vm)
     assert "0x600dcafe" in out, out[-2000:]
     assert re.search(r"object_list walk stopped early: list at 0x[0-9a-f]+: list entry: cannot read "
                      r"8 bytes at 0x[0-9a-f]+: page not in dump", out), out[:3000]

@@ -16,14 +16,14 @@ QUEUE_MEMBERS = ("qid", "q_depth", "sq_tail", "last_sq_tail", "cq_head", "cq_pha
 
 
 @pytest.fixture(scope="module")
-def run(nvme61):
-    text, js, full = nvme61.crash_sections(["nvmeq", "nvmeq -j", "nvmeq -c -s -j"])
+def run(nvme):
+    text, js, full = nvme.crash_sections(["nvmeq", "nvmeq -j", "nvmeq -c -s -j"])
     return {"text": text, "json": json.loads(js), "full": json.loads(full)}
 
 
 @pytest.fixture(scope="module")
-def injected(nvme61):
-    return nvme61.manifest["injected"]
+def injected(nvme):
+    return nvme.manifest["injected"]
 
 
 def the_queue(report, qid):
@@ -54,14 +54,14 @@ def test_json_diagnosis_is_exactly_the_injection(run, injected):
     assert d["duplicate_of_slot"] == injected["duplicate_of_slot"]
 
 
-def test_queue_count_matches_what_the_driver_printed(run, nvme61):
-    m = re.search(r"nvme nvme0: (\d+)/(\d+)/(\d+) default/read/poll queues", nvme61.console)
+def test_queue_count_matches_what_the_driver_printed(run, nvme):
+    m = re.search(r"nvme nvme0: (\d+)/(\d+)/(\d+) default/read/poll queues", nvme.console)
     assert m, "the fixture's console has no queue count line"
     io = sum(int(x) for x in m.groups())
     (ctrl,) = run["json"]["controllers"]
     assert ctrl["online_queues"] == io + 1
     assert [q["qid"] for q in ctrl["queues"]] == list(range(io + 1))
-    assert ctrl["pci_device"] in nvme61.console  # "nvme nvme0: pci function 0000:00:04.0"
+    assert ctrl["pci_device"] in nvme.console  # "nvme nvme0: pci function 0000:00:04.0"
 
 
 def test_injected_queue_is_the_one_the_guest_saw(run, injected):
@@ -73,10 +73,10 @@ def test_injected_queue_is_the_one_the_guest_saw(run, injected):
     assert (q["pending"], q["bad"]) == (1, 1)
 
 
-def test_every_queue_equals_crash_struct_nvme_queue(run, nvme61):
+def test_every_queue_equals_crash_struct_nvme_queue(run, nvme):
     queues = run["json"]["controllers"][0]["queues"]
     cmds = [f"struct nvme_queue.{','.join(QUEUE_MEMBERS)} {q['address']}" for q in queues]
-    for q, out in zip(queues, nvme61.crash_sections(cmds)):
+    for q, out in zip(queues, nvme.crash_sections(cmds)):
         crash = crash_members(out)
         assert set(QUEUE_MEMBERS) <= set(crash), out
         for m in QUEUE_MEMBERS:
@@ -85,21 +85,21 @@ def test_every_queue_equals_crash_struct_nvme_queue(run, nvme61):
             assert kpm == crash[m], f"qid {q['qid']} {m}: kpm {kpm} crash {crash[m]}"
 
 
-def test_nvme_dev_equals_crash(run, nvme61):
+def test_nvme_dev_equals_crash(run, nvme):
     ctrl = run["json"]["controllers"][0]
-    (out,) = nvme61.crash_sections([f"struct nvme_dev.online_queues,queues {ctrl['address']}"])
+    (out,) = nvme.crash_sections([f"struct nvme_dev.online_queues,queues {ctrl['address']}"])
     crash = crash_members(out)
     assert crash["online_queues"] == ctrl["online_queues"]
     assert crash["queues"] == int(ctrl["queues"][0]["address"], 16)
 
 
-def test_cq_ring_entries_equal_crash_struct_nvme_completion(run, nvme61, injected):
+def test_cq_ring_entries_equal_crash_struct_nvme_completion(run, nvme, injected):
     q = the_queue(run["full"], injected["qid"])
     ring = {e["slot"]: e for e in q["cq_ring"]}
     slots = [injected["duplicate_of_slot"], injected["cq_slot"]]
-    (size,) = nvme61.crash_sections(["p sizeof(struct nvme_completion)"])
+    (size,) = nvme.crash_sections(["p sizeof(struct nvme_completion)"])
     size = int(re.search(r"= (\d+)", size).group(1))
-    outs = nvme61.crash_sections(
+    outs = nvme.crash_sections(
         [f"struct nvme_completion.command_id,sq_head,sq_id,status {int(q['cqes'], 16) + s * size:#x}"
          for s in slots])
     for slot, out in zip(slots, outs):
@@ -111,12 +111,12 @@ def test_cq_ring_entries_equal_crash_struct_nvme_completion(run, nvme61, injecte
     assert ring[injected["cq_slot"]]["command_id"] == injected["command_id"]
 
 
-def test_sq_entries_equal_crash_struct_nvme_rw_command(run, nvme61, injected):
+def test_sq_entries_equal_crash_struct_nvme_rw_command(run, nvme, injected):
     q = the_queue(run["full"], injected["qid"])
     sq = q["sq_ring"]
     assert len(sq) == min(8, q["q_depth"])
     esz = 1 << q["sqes"]
-    outs = nvme61.crash_sections(
+    outs = nvme.crash_sections(
         [f"struct nvme_rw_command.opcode,command_id,nsid,slba,length {int(q['sq_cmds'], 16) + e['slot'] * esz:#x}"
          for e in sq])
     for e, out in zip(sq, outs):
@@ -129,20 +129,20 @@ def test_sq_entries_equal_crash_struct_nvme_rw_command(run, nvme61, injected):
     assert sub["command_id"] == injected["command_id"] and sub["opcode_name"] == "read"
 
 
-def test_request_state_equals_crash(nvme61, injected, run):
+def test_request_state_equals_crash(nvme, injected, run):
     (d,) = run["json"]["diagnosis"]
     rq = injected["rq"]
-    size_out, rq_out = nvme61.crash_sections(["p sizeof(struct request)",
+    size_out, rq_out = nvme.crash_sections(["p sizeof(struct request)",
                                              f"struct request.tag,state {rq:#x}"])
     size = int(re.search(r"= (\d+)", size_out).group(1))
-    (nr_out,) = nvme61.crash_sections([f"struct nvme_request.genctr {rq + size:#x}"])
+    (nr_out,) = nvme.crash_sections([f"struct nvme_request.genctr {rq + size:#x}"])
     assert crash_members(rq_out)["tag"] == injected["tag"]
     assert "MQ_RQ_IDLE" in rq_out and d["request_state"] == "IDLE"
     assert crash_members(nr_out)["genctr"] == d["request_genctr"]
 
 
-def test_text_flags_and_ring_views(nvme61, injected):
-    c_out, s_out, big_c = nvme61.crash_sections(["nvmeq -c", "nvmeq -s", "nvmeq -C"])
+def test_text_flags_and_ring_views(nvme, injected):
+    c_out, s_out, big_c = nvme.crash_sections(["nvmeq -c", "nvmeq -s", "nvmeq -C"])
     row = re.search(rf"^  -> +{injected['cq_slot']} +{injected['command_id']:#x} .*NEW .*stale genctr$",
                     c_out, flags=re.M)
     assert row, c_out
@@ -154,17 +154,17 @@ def test_text_flags_and_ring_views(nvme61, injected):
     assert len(rows) == qd
 
 
-def test_without_module_debuginfo_says_what_is_missing(nvme61):
-    rc, out = nvme61.crash(["nvmeq"], load_modules=False)
+def test_without_module_debuginfo_says_what_is_missing(nvme):
+    rc, out = nvme.crash(["nvmeq"], load_modules=False)
     assert re.search(r"nvmeq: this kernel's debug info has no \S+ \(is .* debug info loaded\?\)", out), out
     assert "NVME_DEV" not in out
 
 
-def test_bad_option_prints_usage(nvme61):
-    (out,) = nvme61.crash_sections(["nvmeq -x"])
+def test_bad_option_prints_usage(nvme):
+    (out,) = nvme.crash_sections(["nvmeq -x"])
     assert "Usage:" in out and "nvmeq [-c | -C] [-s] [-j]" in out
 
 
-def test_help_has_examples(nvme61):
-    (out,) = nvme61.crash_sections(["help nvmeq"])
+def test_help_has_examples(nvme):
+    (out,) = nvme.crash_sections(["help nvmeq"])
     assert "SYNOPSIS" in out and "EXAMPLE" in out and "crash> nvmeq" in out

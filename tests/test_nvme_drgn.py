@@ -17,30 +17,30 @@ sys.path.insert(0, os.path.join(TOP, "drgn-helpers"))
 
 
 @pytest.fixture(scope="module")
-def prog(nvme61):
-    return nvme61.program()
+def prog(nvme):
+    return nvme.program()
 
 
-def test_script_agrees_with_crash(nvme61):
+def test_script_agrees_with_crash(nvme):
     for flags in ([], ["-c", "-s"], ["-j"], ["-C", "-s", "-j"]):
-        rc, out, err = nvme61.drgn(flags)
+        rc, out, err = nvme.drgn(flags)
         assert rc == 0, err
-        (crash_out,) = nvme61.crash_sections(["nvmeq " + " ".join(flags)])
+        (crash_out,) = nvme.crash_sections(["nvmeq " + " ".join(flags)])
         assert out.strip() == crash_out.strip(), f"nvmeq {flags} differs between drgn and crash"
 
 
-def test_script_names_the_injection(nvme61):
-    inj = nvme61.manifest["injected"]
-    rc, out, err = nvme61.drgn(["-j"])
+def test_script_names_the_injection(nvme):
+    inj = nvme.manifest["injected"]
+    rc, out, err = nvme.drgn(["-j"])
     (d,) = json.loads(out)["diagnosis"]
     assert (d["qid"], d["slot"], d["command_id"], d["tag"], d["genctr"]) == (
         inj["qid"], inj["cq_slot"], inj["command_id"], inj["tag"], inj["genctr"])
 
 
-def test_helpers_yield_objects_drgn_can_read(prog, nvme61):
+def test_helpers_yield_objects_drgn_can_read(prog, nvme):
     from kpm.nvme import for_each_nvme_dev, for_each_nvme_queue
 
-    inj = nvme61.manifest["injected"]
+    inj = nvme.manifest["injected"]
     (dev,) = list(for_each_nvme_dev(prog))
     assert dev.type_.type_name() == "struct nvme_dev *"
     assert dev.ctrl.instance.value_() == 0
@@ -72,10 +72,10 @@ def test_queue_state_equals_drgn_members(prog):
             assert js[m] == q.member_(m).value_(), f"qid {js['qid']} {m}"
 
 
-def test_bad_completions_helper(prog, nvme61):
+def test_bad_completions_helper(prog, nvme):
     from kpm.nvme import nvme_bad_completions
 
-    inj = nvme61.manifest["injected"]
+    inj = nvme.manifest["injected"]
     (d,) = nvme_bad_completions(prog)
     assert int(d["request"], 16) == inj["rq"]
     rq = Object(prog, "struct request", address=inj["rq"])

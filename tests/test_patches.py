@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 
@@ -14,7 +15,9 @@ import pytest
 
 from conftest import OUT, TOP
 
-BASES = {"6.1": ("/usr/src/linux-source-6.1.tar.xz", "6.1.192")}
+BASES = {"6.1": ("/usr/src/linux-source-6.1.tar.xz", "6.1.192"),
+         "6.12": ("/usr/src/linux-source-6.12.tar.xz", "6.12.117")}
+CHECK_BASE = os.path.join(TOP, "kernel-patches", "check-base")
 WANTED = ("Makefile", "scripts/checkpatch.pl", "scripts/spelling.txt",
           "scripts/const_structs.checkpatch")
 
@@ -34,7 +37,9 @@ def pristine(request):
         pytest.fail(f"{tarball} missing: install linux-source-{base} (.ci/run does)")
     root = os.path.join(OUT, f"pristine-{base}")
     top = f"linux-source-{base}"
-    want = {f"{top}/{f}" for f in list(WANTED) + touched(series(base))}
+    checked = subprocess.run([CHECK_BASE, "--files"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    want = {f"{top}/{f}" for f in list(WANTED) + touched(series(base)) + checked}
     if not all(os.path.exists(os.path.join(root, w)) for w in want):
         with tarfile.open(tarball) as tf:
             tf.extractall(root, members=[m for m in tf if m.name in want])
@@ -118,3 +123,56 @@ def test_fixture_kernels_booted_and_ran_the_patched_code():
             # the backported per-CPU tracking reported the sample's per-CPU leak
             assert "hex dump (first 32 bytes on cpu" in console
             assert any(o.get("hexdump_cpu") is not None for o in m["kmemleak_report"])
+
+
+def fixes_table():
+    """kernel-patches/FIXES.md: {title: {base: cell}}"""
+    text = open(os.path.join(TOP, "kernel-patches", "FIXES.md")).read()
+    rows = [l.split("|")[1:-1] for l in text.splitlines() if l.startswith("| ") and "---" not in l]
+    head = [c.strip() for c in rows[0]]
+    table = {}
+    for r in rows[1:]:
+        cells = dict(zip(head, (c.strip() for c in r)))
+        table[cells["fix"]] = {b: cells[next(h for h in head if h.startswith(b + " "))] for b in BASES}
+    return table
+
+
+def check_base(src):
+    p = subprocess.run([CHECK_BASE, "--json", src], capture_output=True, text=True)
+    assert p.returncode in (0, 1), p.stderr
+    return p.returncode, {r["title"]: r["status"] for r in json.loads(p.stdout)}
+
+
+def test_check_base_on_pristine_source(pristine):
+    base, src = pristine
+    rc, status = check_base(src)
+    table = fixes_table()
+    assert set(status) == set(table), "FIXES.md and check-base list different fixes"
+    for title, cells in table.items():
+        cell = cells[base]
+        if cell.startswith("carried by patch"):
+            assert status[title] in ("missing", "n/a"), (title, status[title])
+        elif cell.startswith("already in base"):
+            assert status[title] == "present", (title, status[title])
+        else:
+            assert cell.startswith("not applicable") and status[title] == "n/a", (title, status[title])
+    assert rc == 1, "a pristine base without kpm's series must report a missing fix"
+
+
+def test_check_base_after_the_series(pristine, tmp_path):
+    base, src = pristine
+    tree = tmp_path / "src"
+    shutil.copytree(src, tree)
+    subprocess.run([os.path.join(TOP, "kernel-patches", "apply-series"),
+                    os.path.join(TOP, "kernel-patches", base), str(tree)],
+                   check=True, capture_output=True)
+    rc, status = check_base(str(tree))
+    assert rc == 0, status
+    for title, cells in fixes_table().items():
+        want = "n/a" if cells[base].startswith("not applicable") else "present"
+        assert status[title] == want, (title, status[title])
+        m = re.match(r"carried by patch (\d+)", cells[base])
+        if m:  # the patch the table names is the one with that title
+            text = open(series(base)[int(m.group(1)) - 1]).read()
+            subject = re.search(r"^Subject: \[PATCH \d+/\d+\] (.*(?:\n .*)*)", text, re.M).group(1)
+            assert " ".join(subject.split()) == title
