@@ -983,37 +983,52 @@ static const struct frame *leak_site(struct trace *tr)
 	return &tr->frames[0];
 }
 
-static void print_summary(struct kml_ctx *x, FILE *fp)
-{
-	long i, k, nk[3] = { 0 }, reported[3] = { 0 }, wh = 0, freed = 0, bad = 0, again = 0;
-	struct leaker top[TOP_LEAKERS];
-	long ntop;
+struct counts {
+	long kind[3], listed[3];	/* virtual, phys, per-CPU */
+	long unreferenced, again, freed, bad;
+};
 
+static int kind_index(const struct kobj *o)
+{
+	return o->flags & OBJECT_PERCPU ? 2 : o->flags & OBJECT_PHYS ? 1 : 0;
+}
+
+static void count_objects(struct kml_ctx *x, struct counts *c)
+{
+	long i;
+
+	memset(c, 0, sizeof(*c));
 	for (i = 0; i < x->n; i++) {
 		struct kobj *o = &x->o[i];
-		int kd;
 
 		if (!o->ok) {
-			bad++;
+			c->bad++;
 			continue;
 		}
-		kd = o->flags & OBJECT_PERCPU ? 2 : o->flags & OBJECT_PHYS ? 1 : 0;
-		nk[kd]++;
+		c->kind[kind_index(o)]++;
 		if (listed(x, o))
-			reported[kd]++;
+			c->listed[kind_index(o)]++;
 		else if (o->flags & OBJECT_REPORTED)
-			again++;
-		if (unreferenced(x, o))
-			wh++;
-		if (!(o->flags & OBJECT_ALLOCATED))
-			freed++;
+			c->again++;
+		c->unreferenced += unreferenced(x, o);
+		c->freed += !(o->flags & OBJECT_ALLOCATED);
 	}
+}
+
+static void print_summary(struct kml_ctx *x, FILE *fp)
+{
+	struct leaker top[TOP_LEAKERS];
+	struct counts c;
+	long i, k, ntop;
+
+	count_objects(x, &c);
 	fprintf(fp, "KMEMLEAK SUMMARY\n");
-	fprintf(fp, "  object_list: %ld objects: %ld virtual, %ld phys, %ld per-CPU", x->n, nk[0], nk[1], nk[2]);
-	if (freed)
-		fprintf(fp, "; %ld freed, not yet removed", freed);
-	if (bad)
-		fprintf(fp, "; %ld unreadable", bad);
+	fprintf(fp, "  object_list: %ld objects: %ld virtual, %ld phys, %ld per-CPU", x->n,
+		c.kind[0], c.kind[1], c.kind[2]);
+	if (c.freed)
+		fprintf(fp, "; %ld freed, not yet removed", c.freed);
+	if (c.bad)
+		fprintf(fp, "; %ld unreadable", c.bad);
 	fprintf(fp, "\n");
 	fprintf(fp, "  trees:");
 	for (k = 0; k < 3; k++) {
@@ -1025,8 +1040,9 @@ static void print_summary(struct kml_ctx *x, FILE *fp)
 			fprintf(fp, " %s (%s)", tree_syms[k], x->tree_err[k]);
 	}
 	fprintf(fp, "\n  reported leaks: %ld (%ld virtual, %ld phys, %ld per-CPU), as /sys/kernel/debug/kmemleak lists them\n",
-		reported[0] + reported[1] + reported[2], reported[0], reported[1], reported[2]);
-	fprintf(fp, "  unreferenced at the last scan: %ld; reported earlier but referenced again: %ld\n", wh, again);
+		c.listed[0] + c.listed[1] + c.listed[2], c.listed[0], c.listed[1], c.listed[2]);
+	fprintf(fp, "  unreferenced at the last scan: %ld; reported earlier but referenced again: %ld\n",
+		c.unreferenced, c.again);
 	if (x->walk_err[0])
 		fprintf(fp, "  object_list walk stopped early: %s\n", x->walk_err);
 	ntop = top_leakers(x, top, TOP_LEAKERS);
@@ -1051,28 +1067,19 @@ static void print_summary(struct kml_ctx *x, FILE *fp)
 
 static void json_summary(struct kml_ctx *x, struct kpm_json *j)
 {
-	long i, k, nk[3] = { 0 }, reported[3] = { 0 };
-	struct leaker top[TOP_LEAKERS];
-	long ntop;
 	static const char *const kinds[3] = { "virtual", "phys", "percpu" };
+	struct leaker top[TOP_LEAKERS];
+	struct counts c;
+	long i, k, ntop;
 
-	for (i = 0; i < x->n; i++) {
-		struct kobj *o = &x->o[i];
-		int kd;
-
-		if (!o->ok)
-			continue;
-		kd = o->flags & OBJECT_PERCPU ? 2 : o->flags & OBJECT_PHYS ? 1 : 0;
-		nk[kd]++;
-		reported[kd] += listed(x, o);
-	}
+	count_objects(x, &c);
 	kpm_json_begin(j, "summary", '{');
 	kpm_json_i64(j, "objects", x->n);
 	for (k = 0; k < 3; k++)
-		kpm_json_i64(j, kinds[k], nk[k]);
+		kpm_json_i64(j, kinds[k], c.kind[k]);
 	kpm_json_begin(j, "reported", '{');
 	for (k = 0; k < 3; k++)
-		kpm_json_i64(j, kinds[k], reported[k]);
+		kpm_json_i64(j, kinds[k], c.listed[k]);
 	kpm_json_end(j, '}');
 	kpm_json_begin(j, "trees", '{');
 	for (k = 0; k < 3; k++)

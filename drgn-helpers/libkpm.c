@@ -94,14 +94,16 @@ static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", t->err);
 }
 
-/* Returns the number of bad completions, or -1 (err says why). */
-int kpm_nvme_report_str(const struct kpm_callbacks *cb, unsigned int flags,
-			char **out, char *err, size_t errlen)
+/* Run a report into a malloc'd string (*out); -1 with err on failure. */
+typedef long (*report_fn)(struct kpm_target *t, FILE *fp, const void *arg);
+
+static long report_str(const struct kpm_callbacks *cb, report_fn fn, const void *arg,
+		       char **out, char *err, size_t errlen)
 {
 	struct kpm_target t;
 	size_t len;
 	FILE *fp;
-	int ret;
+	long ret;
 
 	cb_target(&t, cb);
 	*out = NULL;
@@ -110,11 +112,28 @@ int kpm_nvme_report_str(const struct kpm_callbacks *cb, unsigned int flags,
 		snprintf(err, errlen, "open_memstream failed");
 		return -1;
 	}
-	ret = kpm_nvme_report(&t, fp, flags);
+	ret = fn(&t, fp, arg);
 	fclose(fp);
 	if (ret < 0)
 		copy_err(&t, err, errlen);
 	return ret;
+}
+
+static long nvme_report(struct kpm_target *t, FILE *fp, const void *flags)
+{
+	return kpm_nvme_report(t, fp, *(const unsigned int *)flags);
+}
+
+static long kmemleak_report(struct kpm_target *t, FILE *fp, const void *filter)
+{
+	return kpm_kmemleak_report(t, fp, filter);
+}
+
+/* Returns the number of bad completions, or -1 (err says why). */
+int kpm_nvme_report_str(const struct kpm_callbacks *cb, unsigned int flags,
+			char **out, char *err, size_t errlen)
+{
+	return report_str(cb, nvme_report, &flags, out, err, errlen);
 }
 
 long kpm_nvme_devs_cb(const struct kpm_callbacks *cb, uint64_t *devs, long max,
@@ -147,23 +166,8 @@ long kpm_kmemleak_report_str(const struct kpm_callbacks *cb, unsigned int flags,
 			     char **out, char *err, size_t errlen)
 {
 	struct kpm_kmemleak_filter f = { flags, comm, min_size, addr };
-	struct kpm_target t;
-	size_t len;
-	FILE *fp;
-	long ret;
 
-	cb_target(&t, cb);
-	*out = NULL;
-	fp = open_memstream(out, &len);
-	if (!fp) {
-		snprintf(err, errlen, "open_memstream failed");
-		return -1;
-	}
-	ret = kpm_kmemleak_report(&t, fp, &f);
-	fclose(fp);
-	if (ret < 0)
-		copy_err(&t, err, errlen);
-	return ret;
+	return report_str(cb, kmemleak_report, &f, out, err, errlen);
 }
 
 long kpm_kmemleak_objects_cb(const struct kpm_callbacks *cb, uint64_t *objs, long max,

@@ -229,11 +229,10 @@ class Core:
     def _err(self):
         return ctypes.create_string_buffer(256)
 
-    def nvme_report(self, flags: int) -> str:
+    def _report(self, fn, *args) -> str:
         out = ctypes.c_void_p()
         err = self._err()
-        ret = self.lib.kpm_nvme_report_str(ctypes.byref(self._cb), flags, ctypes.byref(out),
-                                           err, len(err))
+        ret = fn(ctypes.byref(self._cb), *args, ctypes.byref(out), err, len(err))
         try:
             if ret < 0:
                 raise KpmError(err.value.decode(errors="replace"))
@@ -241,17 +240,11 @@ class Core:
         finally:
             self.lib.kpm_free(out)
 
+    def nvme_report(self, flags: int) -> str:
+        return self._report(self.lib.kpm_nvme_report_str, flags)
+
     def kmemleak_report(self, flags: int, comm: str = "", min_size: int = 0, addr: int = 0) -> str:
-        out = ctypes.c_void_p()
-        err = self._err()
-        ret = self.lib.kpm_kmemleak_report_str(ctypes.byref(self._cb), flags, comm.encode(),
-                                               min_size, addr, ctypes.byref(out), err, len(err))
-        try:
-            if ret < 0:
-                raise KpmError(err.value.decode(errors="replace"))
-            return ctypes.string_at(out.value).decode(errors="replace") if out.value else ""
-        finally:
-            self.lib.kpm_free(out)
+        return self._report(self.lib.kpm_kmemleak_report_str, flags, comm.encode(), min_size, addr)
 
     def kmemleak_objects(self):
         limit = 1 << 16
