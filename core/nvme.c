@@ -412,8 +412,8 @@ static void scan_ring(struct nvme_ctx *x, struct queue *q)
 	}
 }
 
-static void read_queue(struct nvme_ctx *x, struct ctrl *c, uint64_t tagset_tags,
-		       uint64_t admin_tags, struct queue *q)
+static void read_queue(struct nvme_ctx *x, uint64_t tagset_tags, uint64_t admin_tags,
+		       struct queue *q)
 {
 	struct kpm_target *t = x->t;
 	unsigned char *buf = malloc(x->sz_queue);
@@ -463,7 +463,6 @@ static void read_queue(struct nvme_ctx *x, struct ctrl *c, uint64_t tagset_tags,
 		q->ring = NULL;
 		return;
 	}
-	(void)c;
 	scan_ring(x, q);
 }
 
@@ -516,7 +515,7 @@ static void read_ctrl(struct nvme_ctx *x, uint64_t dev, struct ctrl *c)
 	for (i = 0; i < c->nqueues; i++) {
 		c->q[i].addr = queues + i * x->sz_queue;
 		c->q[i].qid = i;
-		read_queue(x, c, tagset_tags, admin_tags, &c->q[i]);
+		read_queue(x, tagset_tags, admin_tags, &c->q[i]);
 	}
 }
 
@@ -776,7 +775,7 @@ static void report_text(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 	}
 }
 
-static void json_cqe(struct nvme_ctx *x, struct kpm_json *j, struct queue *q, const struct cqe *e)
+static void json_cqe(struct nvme_ctx *x, struct kpm_json *j, const struct cqe *e)
 {
 	kpm_json_begin(j, NULL, '{');
 	kpm_json_u64(j, "slot", e->slot);
@@ -797,7 +796,6 @@ static void json_cqe(struct nvme_ctx *x, struct kpm_json *j, struct queue *q, co
 		kpm_json_str(j, "request_state", rq_state_name(x, e->rq_state));
 		kpm_json_i64(j, "duplicate_of_slot", e->dup_slot);
 	}
-	(void)q;
 	kpm_json_end(j, '}');
 }
 
@@ -923,7 +921,7 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 							if (!(flags & KPM_NVME_ALLCQ) && !e.command_id && !e.status)
 								continue;
 						}
-						json_cqe(x, &j, q, &e);
+						json_cqe(x, &j, &e);
 					}
 					kpm_json_end(&j, ']');
 				}
