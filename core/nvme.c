@@ -287,12 +287,13 @@ long kpm_nvme_devs(struct kpm_target *t, uint64_t *devs, long max)
 	uint64_t drv, p;
 	long n;
 
-	if (nvme_init(&x, t))
-		return -1;
+	/* First whether the driver is there at all, then its debug info. */
 	if (t->ops->symbol(t, "nvme_driver", &drv)) {
 		kpm_errf(t, "no symbol nvme_driver: the nvme (PCI) driver is not loaded");
 		return -1;
 	}
+	if (nvme_init(&x, t))
+		return -1;
 	if (!kpm_kptr_ok(drv)) {
 		/* e.g. nvme.ko's debug info given, but the module list unreadable */
 		kpm_errf(t, "symbol nvme_driver is at %#" PRIx64 ", not a kernel address: the nvme module's debug info is not relocated to where the module was loaded",

@@ -231,7 +231,7 @@ static void cmd_nvmeq(void)
 
 	crash_target(&t);
 	if (kpm_nvme_report(&t, fp, flags) < 0)
-		error(INFO, "nvmeq: %s\n", t.err);
+		error(INFO, "%s\n", t.err);
 }
 
 /* kmemleak */
@@ -347,7 +347,7 @@ static void cmd_kmemleak(void)
 
 	crash_target(&t);
 	if (kpm_kmemleak_report(&t, fp, &f) < 0)
-		error(INFO, "kmemleak: %s\n", t.err);
+		error(INFO, "%s\n", t.err);
 }
 
 static struct command_table_entry command_table[] = {

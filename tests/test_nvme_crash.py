@@ -168,3 +168,12 @@ def test_bad_option_prints_usage(nvme):
 def test_help_has_examples(nvme):
     (out,) = nvme.crash_sections(["help nvmeq"])
     assert "SYNOPSIS" in out and "EXAMPLE" in out and "crash> nvmeq" in out
+
+
+def test_dump_without_the_nvme_driver(nvme):
+    """The kmemleak dump of the same kernel never loaded nvme: one clear line."""
+    from conftest import fixture
+    other = fixture(nvme.name.replace("-nvme", "-kmemleak"))
+    rc, out = other.crash(["nvmeq", "p/x 0x600dcafe"])
+    assert "0x600dcafe" in out
+    assert re.search(r"^nvmeq: no symbol nvme_driver: the nvme \(PCI\) driver is not loaded$", out, re.M), out
