@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kpm decoder core: helpers shared by every decoder. */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <string.h>
 #include <inttypes.h>
@@ -187,6 +188,24 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 		return -1;
 	}
 	return distinct;
+}
+
+long kpm_report_mem(struct kpm_target *t, kpm_report_fn fn, const void *arg,
+		    char **buf, size_t *len)
+{
+	FILE *mem;
+	long ret;
+
+	*buf = NULL;
+	*len = 0;
+	mem = open_memstream(buf, len);
+	if (!mem) {
+		kpm_errf(t, "open_memstream: out of memory");
+		return -1;
+	}
+	ret = fn(t, mem, arg);
+	fclose(mem);
+	return ret;
 }
 
 /* JSON */

@@ -108,6 +108,16 @@ typedef int (*kpm_list_fn)(struct kpm_target *t, uint64_t node, void *arg);
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 		   long max, kpm_list_fn fn, void *arg);
 
+/*
+ * Run a report into a malloc'd buffer (*buf, *len; free() it): front ends
+ * whose output stream is unbuffered (crash's fp) or that want a string
+ * (drgn) use it.  Returns the report's own result; -1 with the target's
+ * error set if the buffer cannot be made.
+ */
+typedef long (*kpm_report_fn)(struct kpm_target *t, FILE *fp, const void *arg);
+long kpm_report_mem(struct kpm_target *t, kpm_report_fn fn, const void *arg,
+		    char **buf, size_t *len);
+
 /* JSON output helpers (keys are the kernel's own member names). */
 struct kpm_json {
 	FILE *fp;

@@ -142,6 +142,33 @@ static void crash_target(struct kpm_target *t)
 	t->ops = &crash_ops;
 }
 
+/*
+ * crash's fp is unbuffered: a report written straight to it costs a
+ * write() per character.  Render into memory, hand crash one fwrite().
+ */
+static long run_report(struct kpm_target *t, kpm_report_fn fn, const void *arg)
+{
+	char *buf;
+	size_t len;
+	long ret;
+
+	ret = kpm_report_mem(t, fn, arg, &buf, &len);
+	if (buf)
+		fwrite(buf, 1, len, fp);
+	free(buf);
+	return ret;
+}
+
+static long nvme_report(struct kpm_target *t, FILE *out, const void *flags)
+{
+	return kpm_nvme_report(t, out, *(const unsigned int *)flags);
+}
+
+static long kmemleak_report(struct kpm_target *t, FILE *out, const void *filter)
+{
+	return kpm_kmemleak_report(t, out, filter);
+}
+
 /* nvmeq */
 
 static char *help_nvmeq[] = {
@@ -230,7 +257,7 @@ static void cmd_nvmeq(void)
 		cmd_usage(pc->curcmd, SYNOPSIS);
 
 	crash_target(&t);
-	if (kpm_nvme_report(&t, fp, flags) < 0)
+	if (run_report(&t, nvme_report, &flags) < 0)
 		error(INFO, "%s\n", t.err);
 }
 
@@ -346,7 +373,7 @@ static void cmd_kmemleak(void)
 		cmd_usage(pc->curcmd, SYNOPSIS);
 
 	crash_target(&t);
-	if (kpm_kmemleak_report(&t, fp, &f) < 0)
+	if (run_report(&t, kmemleak_report, &f) < 0)
 		error(INFO, "%s\n", t.err);
 }
 

@@ -95,25 +95,15 @@ static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
 }
 
 /* Run a report into a malloc'd string (*out); -1 with err on failure. */
-typedef long (*report_fn)(struct kpm_target *t, FILE *fp, const void *arg);
-
-static long report_str(const struct kpm_callbacks *cb, report_fn fn, const void *arg,
+static long report_str(const struct kpm_callbacks *cb, kpm_report_fn fn, const void *arg,
 		       char **out, char *err, size_t errlen)
 {
 	struct kpm_target t;
 	size_t len;
-	FILE *fp;
 	long ret;
 
 	cb_target(&t, cb);
-	*out = NULL;
-	fp = open_memstream(out, &len);
-	if (!fp) {
-		snprintf(err, errlen, "open_memstream failed");
-		return -1;
-	}
-	ret = fn(&t, fp, arg);
-	fclose(fp);
+	ret = kpm_report_mem(&t, fn, arg, out, &len);
 	if (ret < 0)
 		copy_err(&t, err, errlen);
 	return ret;
