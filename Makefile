@@ -1,6 +1,6 @@
 # kpm: kernel post-mortem toolkit
 #
-#   make            crash-ext/kpm.so and drgn-helpers/kpm/libkpm.so
+#   make            crash-ext/kpm.so, drgn-helpers/kpm/libkpm.so, standalone/kpm-dump
 #   make test       build, then run the test suite on the committed fixtures,
 #                   6.1 with the host's tools, 6.12 in the trixie chroot
 #   make trixie     the trixie toolchain chroot (crash 8.0.6, drgn 0.0.31)
@@ -19,8 +19,10 @@ CORE_HDR := core/target.h core/nvme.h core/kmemleak.h
 # (tests/run-trixie) so that the host's stay usable.
 KPM_SO ?= crash-ext/kpm.so
 KPM_LIB ?= drgn-helpers/kpm/libkpm.so
+# the standalone reader (libkdumpfile + libdw); KPM_DUMP= skips it
+KPM_DUMP ?= standalone/kpm-dump
 
-all: $(KPM_SO) $(KPM_LIB)
+all: $(KPM_SO) $(KPM_LIB) $(KPM_DUMP)
 
 $(KPM_SO): crash-ext/kpm.c $(CORE_SRC) $(CORE_HDR) $(CRASH_DEFS)
 	@mkdir -p $(dir $@)
@@ -34,6 +36,11 @@ $(KPM_LIB): drgn-helpers/libkpm.c $(CORE_SRC) $(CORE_HDR)
 
 # Both bases: 6.1 dumps with bookworm's crash 8.0.2 and drgn 0.0.22 (host),
 # 6.12 dumps with trixie's crash 8.0.6 and drgn 0.0.31 (chroot).
+$(KPM_DUMP): standalone/kpm-dump.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Werror -Icore -o $@ standalone/kpm-dump.c $(CORE_SRC) \
+		-lkdumpfile -ldw -lelf
+
 test: all
 	tests/run
 	tests/run-trixie
@@ -60,6 +67,6 @@ fixtures:
 	fixtures/vmcores/make-fixture 6.12 kmemleak
 
 clean:
-	rm -f $(KPM_SO) $(KPM_LIB)
+	rm -f $(KPM_SO) $(KPM_LIB) $(KPM_DUMP)
 
 .PHONY: all test test-6.1 test-6.12 trixie demo bench fixtures clean

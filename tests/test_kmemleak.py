@@ -10,6 +10,8 @@ import re
 import zlib
 
 import pytest
+
+from conftest import same_as_crash
 from drgn import Object, cast
 from drgn.helpers.linux.list import list_for_each_entry
 from drgn.helpers.linux.rbtree import rbtree_inorder_for_each
@@ -169,11 +171,11 @@ def test_address_lookup(kml, guest):
 
 
 def test_drgn_script_agrees_with_crash(kml):
-    for flags in (["-l", "-x"], ["-l", "-p", "-x"], ["-S"]):
+    for flags in (["-l", "-x"], ["-l", "-p", "-x"], ["-S"], ["-p", "-j"]):
         rc, out, err = kml.drgn(flags, script="kmemleak.py")
         assert rc == 0, err
         (crash_out,) = kml.crash_sections(["kmemleak " + " ".join(flags)])
-        assert out.strip() == crash_out.strip(), f"kmemleak {flags} differs between drgn and crash"
+        assert same_as_crash(out, crash_out), f"kmemleak {flags} differs between drgn and crash"
 
 
 def test_drgn_helpers(prog, guest):

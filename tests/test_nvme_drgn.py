@@ -11,7 +11,7 @@ import sys
 import pytest
 from drgn import Object, sizeof
 
-from conftest import TOP
+from conftest import same_as_crash, TOP
 
 sys.path.insert(0, os.path.join(TOP, "drgn-helpers"))
 
@@ -26,7 +26,7 @@ def test_script_agrees_with_crash(nvme):
         rc, out, err = nvme.drgn(flags)
         assert rc == 0, err
         (crash_out,) = nvme.crash_sections(["nvmeq " + " ".join(flags)])
-        assert out.strip() == crash_out.strip(), f"nvmeq {flags} differs between drgn and crash"
+        assert same_as_crash(out, crash_out), f"nvmeq {flags} differs between drgn and crash"
 
 
 def test_script_names_the_injection(nvme):

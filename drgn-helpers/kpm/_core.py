@@ -186,9 +186,15 @@ class Core:
         symbol containing it."""
         if self._syms is None:
             skip = (drgn.SymbolKind.SECTION, drgn.SymbolKind.FILE)
-            syms = sorted((s.address, s.name) for s in self.prog.symbols()
+            # Among aliases the kernel's kallsyms lookup names the first in
+            # symbol-table order, where locals come before globals (and weak
+            # ones last); prog.symbols() does not keep that order, so rank
+            # by binding.
+            rank = {drgn.SymbolBinding.LOCAL: 0, drgn.SymbolBinding.GLOBAL: 1}
+            syms = sorted((s.address, rank.get(s.binding, 2), i, s.name)
+                          for i, s in enumerate(self.prog.symbols())
                           if s.name and s.kind not in skip and s.address)
-            self._syms = ([a for a, _ in syms], [n for _, n in syms])
+            self._syms = ([s[0] for s in syms], [s[3] for s in syms])
         return self._syms
 
     def _symbol_at(self, addr, buf, size, off):
@@ -196,6 +202,7 @@ class Core:
         i = bisect.bisect_right(addrs, addr) - 1
         if i < 0:
             return -1
+        i = bisect.bisect_left(addrs, addrs[i])  # aliases: the first in symbol-table order
         name = names[i].encode()[: size - 1] + b"\0"
         ctypes.memmove(buf, name, len(name))
         off[0] = addr - addrs[i]
