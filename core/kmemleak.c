@@ -131,7 +131,7 @@ struct module_range {
 struct kml_ctx {
 	struct kpm_target *t;
 	struct kpm_member m[NR_KML + 1];
-	long sz_object, sz_module_memory;
+	long sz_object;
 	int has_phys, has_percpu;
 	uint64_t sym_object_list, trees[3];
 	long tree_count[3];
@@ -223,51 +223,39 @@ static void init_depot(struct kml_ctx *x)
 		x->depot = 2;
 }
 
+/* One module's name and text range (6.4+: mem[MOD_TEXT], the first). */
+static int module_node(struct kpm_target *t, uint64_t node, void *arg)
+{
+	struct kml_ctx *x = arg;
+	struct module_range *r = &x->mods[x->nmods];
+	uint64_t mod = node - M(x, MOD_LIST)->off;
+	uint64_t range = kpm_has(M(x, MOD_MEM)) ? mod + M(x, MOD_MEM)->off
+						 : mod + M(x, MOD_CORE_LAYOUT)->off;
+	int mem = kpm_has(M(x, MOD_MEM));
+
+	if (x->nmods >= MAX_MODULES ||
+	    kpm_read(t, mod + M(x, MOD_NAME)->off, r->name, sizeof(r->name) - 1, "module.name") ||
+	    kpm_read_member(t, range, M(x, mem ? MM_BASE : ML_BASE), &r->base) ||
+	    kpm_read_member(t, range, M(x, mem ? MM_SIZE : ML_SIZE), &r->size))
+		return -1;
+	x->nmods++;
+	return 0;
+}
+
 static void init_modules(struct kml_ctx *x)
 {
 	struct kpm_target *t = x->t;
-	uint64_t head, node, next, mod;
-	long n = 0, i, nmem = 0;
+	uint64_t head;
 
 	if (!kpm_has(M(x, MOD_LIST)) || !kpm_has(M(x, MOD_NAME)) ||
 	    t->ops->symbol(t, "modules", &head))
 		return;
-	if (kpm_has(M(x, MOD_MEM)) && kpm_has(M(x, MM_BASE))) {
-		x->sz_module_memory = t->ops->type_size(t, "module_memory");
-		if (x->sz_module_memory > 0)
-			nmem = M(x, MOD_MEM)->size / x->sz_module_memory;
-	} else if (!kpm_has(M(x, MOD_CORE_LAYOUT)) || !kpm_has(M(x, ML_BASE))) {
+	if (kpm_has(M(x, MOD_MEM)) ? !kpm_has(M(x, MM_BASE))
+				   : !kpm_has(M(x, MOD_CORE_LAYOUT)) || !kpm_has(M(x, ML_BASE)))
 		return;
-	}
 	x->mods = calloc(MAX_MODULES, sizeof(*x->mods));
-	if (!x->mods || kpm_read_u64(t, head, &node, "modules"))
-		return;
-	while (node != head && n < MAX_MODULES) {
-		mod = node - M(x, MOD_LIST)->off;
-		if (kpm_read(t, mod + M(x, MOD_NAME)->off, x->mods[n].name,
-			     sizeof(x->mods[n].name) - 1, "module.name"))
-			break;
-		if (nmem) {	/* 6.4+: the text range is mem[MOD_TEXT], the first */
-			for (i = 0; i < 1 && i < nmem; i++) {
-				uint64_t mm = mod + M(x, MOD_MEM)->off + i * x->sz_module_memory;
-
-				if (kpm_read_member(t, mm, M(x, MM_BASE), &x->mods[n].base) ||
-				    kpm_read_member(t, mm, M(x, MM_SIZE), &x->mods[n].size))
-					break;
-			}
-		} else {
-			uint64_t cl = mod + M(x, MOD_CORE_LAYOUT)->off;
-
-			if (kpm_read_member(t, cl, M(x, ML_BASE), &x->mods[n].base) ||
-			    kpm_read_member(t, cl, M(x, ML_SIZE), &x->mods[n].size))
-				break;
-		}
-		n++;
-		if (kpm_read_u64(t, node + M(x, LH_NEXT)->off, &next, "module list") || next == node)
-			break;
-		node = next;
-	}
-	x->nmods = n;
+	if (x->mods)	/* what was read before a bad entry still names frames */
+		kpm_list_walk(t, head, M(x, LH_NEXT)->off, MAX_MODULES, module_node, x);
 }
 
 static const char *module_of(struct kml_ctx *x, uint64_t addr);
@@ -322,6 +310,17 @@ static void init_cpus(struct kml_ctx *x)
 		    t->ops->percpu_offset(t, cpu, &x->cpu_off[x->ncpus]) == 0)
 			x->cpus[x->ncpus++] = cpu;
 	free(bits);
+}
+
+static void free_traces(struct kml_ctx *x);
+
+static void kml_free(struct kml_ctx *x)
+{
+	free(x->o);
+	free_traces(x);
+	free(x->mods);
+	free(x->cpus);
+	free(x->cpu_off);
 }
 
 static int kml_init(struct kml_ctx *x, struct kpm_target *t)
@@ -419,15 +418,11 @@ long kpm_kmemleak_objects(struct kpm_target *t, uint64_t *objs, long max)
 	if (kml_init(&x, t))
 		return -1;
 	n = walk_list(&x, &addrs);
-	if (n < 0)
-		return -1;
 	for (i = 0; i < n && i < max; i++)
 		objs[i] = addrs[i];
 	free(addrs);
-	free(x.mods);
-	free(x.cpus);
-	free(x.cpu_off);
-	return i;
+	kml_free(&x);
+	return n < 0 ? -1 : i;
 }
 
 static void read_object(struct kml_ctx *x, unsigned char *buf, struct kobj *o)
@@ -1123,13 +1118,17 @@ long kpm_kmemleak_report(struct kpm_target *t, FILE *fp, const struct kpm_kmemle
 	if (kml_init(&x, t))
 		return -1;
 	n = walk_list(&x, &addrs);
-	if (n < 0)
+	if (n < 0) {
+		kml_free(&x);
 		return -1;
+	}
 	x.o = calloc(n ? n : 1, sizeof(*x.o));
 	buf = malloc(x.sz_object);
 	if (!x.o || !buf) {
 		kpm_errf(t, "out of memory");
 		free(addrs);
+		free(buf);
+		kml_free(&x);
 		return -1;
 	}
 	x.n = n;
@@ -1183,10 +1182,6 @@ long kpm_kmemleak_report(struct kpm_target *t, FILE *fp, const struct kpm_kmemle
 		kpm_json_end(&j, '}');
 		kpm_json_close(&j);
 	}
-	free(x.o);
-	free_traces(&x);
-	free(x.mods);
-	free(x.cpus);
-	free(x.cpu_off);
+	kml_free(&x);
 	return shown;
 }

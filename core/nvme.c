@@ -280,35 +280,48 @@ static int dev_node(struct kpm_target *t, uint64_t node, void *arg)
 	return 0;
 }
 
-long kpm_nvme_devs(struct kpm_target *t, uint64_t *devs, long max)
+/* First whether the driver is there at all, then its debug info. */
+static int nvme_open(struct nvme_ctx *x, struct kpm_target *t, uint64_t *drv)
 {
-	struct nvme_ctx x;
-	struct dev_walk w = { &x, devs, 0, max };
-	uint64_t drv, p;
-	long n;
-
-	/* First whether the driver is there at all, then its debug info. */
-	if (t->ops->symbol(t, "nvme_driver", &drv)) {
+	if (t->ops->symbol(t, "nvme_driver", drv)) {
 		kpm_errf(t, "no symbol nvme_driver: the nvme (PCI) driver is not loaded");
 		return -1;
 	}
-	if (nvme_init(&x, t))
-		return -1;
+	return nvme_init(x, t);
+}
+
+static long walk_devs(struct nvme_ctx *x, uint64_t drv, uint64_t *devs, long max)
+{
+	struct kpm_target *t = x->t;
+	struct dev_walk w = { x, devs, 0, max };
+	uint64_t p;
+	long n;
+
 	if (!kpm_kptr_ok(drv)) {
 		/* e.g. nvme.ko's debug info given, but the module list unreadable */
 		kpm_errf(t, "symbol nvme_driver is at %#" PRIx64 ", not a kernel address: the nvme module's debug info is not relocated to where the module was loaded",
 			 drv);
 		return -1;
 	}
-	if (kpm_read_member(t, drv + M(&x, PD_DRIVER)->off, M(&x, DD_P), &p))
+	if (kpm_read_member(t, drv + M(x, PD_DRIVER)->off, M(x, DD_P), &p))
 		return -1;
 	if (!p)
 		return 0;	/* driver not registered */
-	n = kpm_list_walk(t, p + M(&x, DP_KLIST_DEVICES)->off + M(&x, KL_K_LIST)->off,
-			  M(&x, LH_NEXT)->off, MAX_CTRLS, dev_node, &w);
+	n = kpm_list_walk(t, p + M(x, DP_KLIST_DEVICES)->off + M(x, KL_K_LIST)->off,
+			  M(x, LH_NEXT)->off, MAX_CTRLS, dev_node, &w);
 	if (n < 0 && w.n == 0)
 		return -1;
 	return w.n < max ? w.n : max;
+}
+
+long kpm_nvme_devs(struct kpm_target *t, uint64_t *devs, long max)
+{
+	struct nvme_ctx x;
+	uint64_t drv;
+
+	if (nvme_open(&x, t, &drv))
+		return -1;
+	return walk_devs(&x, drv, devs, max);
 }
 
 /* Read the request behind a tag and judge a CQE the way nvme_find_rq() does. */
@@ -369,6 +382,21 @@ static void decode_cqe(struct nvme_ctx *x, struct queue *q, unsigned int slot, s
 	e->status = kpm_field(p, M(x, CQE_STATUS));
 	e->phase = e->status & 1;
 	e->dup_slot = -1;
+}
+
+/* The entry at @slot: the judged one if it is pending, else decoded as is. */
+static void cqe_at(struct nvme_ctx *x, struct queue *q, unsigned int slot, struct cqe *e)
+{
+	unsigned int k;
+
+	for (k = 0; k < q->npending; k++)
+		if (q->pending[k].slot == slot) {
+			*e = q->pending[k];
+			return;
+		}
+	decode_cqe(x, q, slot, e);
+	e->rq_genctr = -1;
+	e->rq_state = -1;
 }
 
 /* The phase the driver expects of a new entry at @slot. */
@@ -630,7 +658,7 @@ static const char *cqe_state(const struct queue *q, const struct cqe *e)
 
 static void print_cq(struct nvme_ctx *x, FILE *fp, struct queue *q, unsigned int flags)
 {
-	unsigned int first, count, i, slot, k;
+	unsigned int first, count, i, slot;
 	struct cqe e;
 
 	if (!q->ring)
@@ -649,16 +677,7 @@ static void print_cq(struct nvme_ctx *x, FILE *fp, struct queue *q, unsigned int
 	fprintf(fp, "    SLOT  COMMAND_ID  GENCTR   TAG  STATUS  SQ_HEAD  SQ_ID  P  ENTRY     REQUEST           RQ_GENCTR  RQ_STATE   VERDICT\n");
 	for (i = 0; i < count; i++) {
 		slot = (first + i) % q->q_depth;
-		for (k = 0; k < q->npending; k++)
-			if (q->pending[k].slot == slot)
-				break;
-		if (k < q->npending) {
-			e = q->pending[k];
-		} else {
-			decode_cqe(x, q, slot, &e);
-			e.rq_genctr = -1;
-			e.rq_state = -1;
-		}
+		cqe_at(x, q, slot, &e);
 		fprintf(fp, "  %s%4u  %#10x  %6u  %4u  %#6x  %7u  %5u  %u  %-8s  ",
 			slot == q->cq_head ? "->" : "  ", slot, e.command_id, e.command_id >> 12,
 			e.command_id & 0xfff, e.status >> 1, e.sq_head, e.sq_id, e.phase,
@@ -910,18 +929,11 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 					kpm_json_begin(&j, "cq_ring", '[');
 					for (p = 0; p < q->q_depth; p++) {
 						struct cqe e;
-						unsigned int n;
 
-						for (n = 0; n < q->npending; n++)
-							if (q->pending[n].slot == p)
-								break;
-						if (n < q->npending) {
-							e = q->pending[n];
-						} else {
-							decode_cqe(x, q, p, &e);
-							if (!(flags & KPM_NVME_ALLCQ) && !e.command_id && !e.status)
-								continue;
-						}
+						cqe_at(x, q, p, &e);
+						if (!e.is_new && !(flags & KPM_NVME_ALLCQ) &&
+						    !e.command_id && !e.status)
+							continue;
 						json_cqe(x, &j, &e);
 					}
 					kpm_json_end(&j, ']');
@@ -942,16 +954,16 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 int kpm_nvme_report(struct kpm_target *t, FILE *fp, unsigned int flags)
 {
 	struct nvme_ctx x;
-	uint64_t devs[MAX_CTRLS];
+	uint64_t devs[MAX_CTRLS], drv;
 	long n, i;
 	int nbad = 0;
 	unsigned int k;
 
-	t->err[0] = 0;
-	n = kpm_nvme_devs(t, devs, MAX_CTRLS);
-	if (n < 0)
+	if (nvme_open(&x, t, &drv))
 		return -1;
-	if (nvme_init(&x, t))
+	t->err[0] = 0;
+	n = walk_devs(&x, drv, devs, MAX_CTRLS);
+	if (n < 0)
 		return -1;
 	/* A walk cut short still reports the controllers it reached. */
 	if (t->err[0])

@@ -411,48 +411,58 @@ static int load_vmlinux_syms(struct dump *d, const char *path, uint64_t offset)
  * struct mod_kallsyms { symtab, num_symtab, strtab }.  Its st_value are
  * final addresses.
  */
-static void load_module_syms(struct kpm_target *t)
+enum { MK_LIST, MK_KALLSYMS, MK_SYMTAB, MK_NUM, MK_STRTAB, MK_NEXT, MK_NR };
+
+struct modsyms {
+	struct dump *d;
+	struct kpm_member m[MK_NR + 1];
+};
+
+static int module_syms(struct kpm_target *t, uint64_t node, void *arg)
 {
-	struct dump *d = D(t);
-	struct kpm_member m[] = {
-		KPM_MEMBER("module", list), KPM_MEMBER("module", kallsyms),
-		KPM_MEMBER("mod_kallsyms", symtab), KPM_MEMBER("mod_kallsyms", num_symtab),
-		KPM_MEMBER("mod_kallsyms", strtab), { NULL },
-	};
-	uint64_t head, node, ks, symtab, num, strtab;
+	struct modsyms *ms = arg;
+	uint64_t mod = node - ms->m[MK_LIST].off, ks, symtab, num, strtab, i;
 	unsigned char es[sizeof(Elf64_Sym)];
 	char name[128];
-	int n = 0;
-	uint64_t i;
 
-	if (kpm_resolve(t, m) || dump_symbol(t, "modules", &head) ||
-	    kpm_read_u64(t, head, &node, "modules"))
-		return;
-	for (; node != head && n < MAX_MODULES; n++) {
-		uint64_t mod = node - m[0].off;
+	if (kpm_read_member(t, mod, &ms->m[MK_KALLSYMS], &ks) || !ks ||
+	    kpm_read_member(t, ks, &ms->m[MK_SYMTAB], &symtab) ||
+	    kpm_read_member(t, ks, &ms->m[MK_NUM], &num) ||
+	    kpm_read_member(t, ks, &ms->m[MK_STRTAB], &strtab))
+		return 0;	/* this module's symbols are lost; the next may be fine */
+	for (i = 0; i < num && i < MAX_MODSYMS; i++) {
+		Elf64_Sym *s = (Elf64_Sym *)es;
+		int type;
 
-		if (kpm_read_member(t, mod, &m[1], &ks) || !ks ||
-		    kpm_read_member(t, ks, &m[2], &symtab) ||
-		    kpm_read_member(t, ks, &m[3], &num) ||
-		    kpm_read_member(t, ks, &m[4], &strtab))
+		if (kpm_read(t, symtab + i * sizeof(*s), es, sizeof(es), "module symtab"))
 			break;
-		for (i = 0; i < num && i < MAX_MODSYMS; i++) {
-			Elf64_Sym *s = (Elf64_Sym *)es;
-			int type;
-
-			if (kpm_read(t, symtab + i * sizeof(*s), es, sizeof(es), "module symtab"))
-				break;
-			type = ELF64_ST_TYPE(s->st_info);
-			if (type == STT_SECTION || type == STT_FILE || !s->st_value)
-				continue;
-			if (kpm_read(t, strtab + s->st_name, name, sizeof(name) - 1, "module strtab"))
-				continue;
-			name[sizeof(name) - 1] = 0;
-			add_sym(d, s->st_value, name);
-		}
-		if (kpm_read_u64(t, node, &node, "module list"))	/* list.next */
-			break;
+		type = ELF64_ST_TYPE(s->st_info);
+		if (type == STT_SECTION || type == STT_FILE || !s->st_value)
+			continue;
+		if (kpm_read(t, strtab + s->st_name, name, sizeof(name) - 1, "module strtab"))
+			continue;
+		name[sizeof(name) - 1] = 0;
+		add_sym(ms->d, s->st_value, name);
 	}
+	return 0;
+}
+
+static void load_module_syms(struct kpm_target *t)
+{
+	struct modsyms ms = { D(t), {
+		[MK_LIST] = KPM_MEMBER("module", list),
+		[MK_KALLSYMS] = KPM_MEMBER("module", kallsyms),
+		[MK_SYMTAB] = KPM_MEMBER("mod_kallsyms", symtab),
+		[MK_NUM] = KPM_MEMBER("mod_kallsyms", num_symtab),
+		[MK_STRTAB] = KPM_MEMBER("mod_kallsyms", strtab),
+		[MK_NEXT] = KPM_MEMBER("list_head", next),
+		[MK_NR] = { NULL },
+	} };
+	uint64_t head;
+
+	if (kpm_resolve(t, ms.m) || dump_symbol(t, "modules", &head))
+		return;
+	kpm_list_walk(t, head, ms.m[MK_NEXT].off, MAX_MODULES, module_syms, &ms);
 }
 
 static void sort_syms(struct dump *d)
