@@ -95,6 +95,14 @@ class Fixture:
                            capture_output=True, text=True, errors="replace", timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
+    def variant(self, name, args):
+        """A hostile copy of the dump made by tests/tools/kdumpedit.py
+        (excluded pages, poked bytes, truncation); returns its path."""
+        path = os.path.join(self.out, f"vmcore.{name}")
+        subprocess.run([PYTHON, os.path.join(TOP, "tests", "tools", "kdumpedit.py"),
+                        self.vmcore, path] + list(args), check=True)
+        return path
+
     def program(self, vmcore=None):
         import drgn
         prog = drgn.Program()

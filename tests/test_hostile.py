@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Hostile dumps: excluded pages, garbage pointers, a cyclic list, a
 truncated file.  Each variant is made from the real fixture with
-tests/tools/kdumpedit.py (the addresses come from crash's own p/vtop); kpm
+tests/tools/kdumpedit.py via Fixture.variant (the addresses come from crash's own p/vtop); kpm
 must print a clear one-line error, keep going, and never take crash or
 drgn down.
 """
@@ -9,19 +9,10 @@ import json
 import os
 import re
 import struct
-import subprocess
 
 import pytest
 
-from conftest import OUT, PYTHON, TOP, crash_members, crash_vtop
-
-EDIT = os.path.join(TOP, "tests", "tools", "kdumpedit.py")
-
-
-def variant(fx, name, args):
-    path = os.path.join(OUT, fx.name, f"vmcore.{name}")
-    subprocess.run([PYTHON, EDIT, fx.vmcore, path] + args, check=True)
-    return path
+from conftest import crash_members, crash_vtop
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +74,7 @@ def test_cq_ring_pages_excluded(nvme, facts):
     q = facts["q"]
     ring = q["q_depth"] * 16
     pfns = range(q["cq_dma_addr"] >> 12, (q["cq_dma_addr"] + ring + 4095) >> 12)
-    vm = variant(nvme, "cq-excluded", sum((["--exclude", hex(p)] for p in pfns), []))
+    vm = nvme.variant("cq-excluded", sum((["--exclude", hex(p)] for p in pfns), []))
     expect = (rf"nvme0 qid {facts['qid']}: CQ ring: cannot read {ring} bytes at {q['cqes']:#x}: "
               r"page not in dump")
     for out in (check_crash_survives(nvme, vm, expect), check_drgn_survives(nvme, vm, expect)):
@@ -93,7 +84,7 @@ def test_cq_ring_pages_excluded(nvme, facts):
 
 
 def test_garbage_cq_pointer(nvme, facts):
-    vm = variant(nvme, "cqes-garbage", poke_arg(facts["cqes_field_phys"], 0x4141414141414141))
+    vm = nvme.variant("cqes-garbage", poke_arg(facts["cqes_field_phys"], 0x4141414141414141))
     expect = rf"nvme0 qid {facts['qid']}: CQ ring: invalid address 0x4141414141414141"
     check_crash_survives(nvme, vm, expect)
     check_drgn_survives(nvme, vm, expect)
@@ -101,7 +92,7 @@ def test_garbage_cq_pointer(nvme, facts):
 
 def test_unmapped_cq_pointer(nvme, facts):
     bad = 0xffffc9ffdead0000
-    vm = variant(nvme, "cqes-unmapped", poke_arg(facts["cqes_field_phys"], bad))
+    vm = nvme.variant("cqes-unmapped", poke_arg(facts["cqes_field_phys"], bad))
     expect = rf"nvme0 qid {facts['qid']}: CQ ring: cannot read \d+ bytes at {bad:#x}"
     check_crash_survives(nvme, vm, expect)
     check_drgn_survives(nvme, vm, expect)
@@ -109,7 +100,7 @@ def test_unmapped_cq_pointer(nvme, facts):
 
 def test_cyclic_device_list(nvme, facts):
     # The controller's klist node points back at itself: an endless list.
-    vm = variant(nvme, "klist-cycle", poke_arg(facts["node_phys"], facts["node"]))
+    vm = nvme.variant("klist-cycle", poke_arg(facts["node_phys"], facts["node"]))
     expect = r"controller list: list at 0x[0-9a-f]+: cycle not through its head"
     for out in (check_crash_survives(nvme, vm, expect), check_drgn_survives(nvme, vm, expect)):
         assert len(re.findall(r"^[0-9a-f]{16}  nvme0 ", out, flags=re.M)) == 1
@@ -118,7 +109,7 @@ def test_cyclic_device_list(nvme, facts):
 def test_truncated_dump(nvme):
     size = os.path.getsize(nvme.vmcore)
     for pct in (60, 90):
-        vm = variant(nvme, f"truncated{pct}", ["--truncate", str(size * pct // 100)])
+        vm = nvme.variant(f"truncated{pct}", ["--truncate", str(size * pct // 100)])
         # crash may refuse a dump cut this short while it starts up; it must
         # not die of a signal, and if it opens the dump nvmeq must report.
         rc, out = nvme.crash(["nvmeq", "p/x 0x600dcafe"], vmcore=vm)
@@ -155,7 +146,7 @@ def test_kmemleak_list_looping_back(kml, kml_facts):
     # The object's object_list.next points to an earlier object: the walk
     # must end, visit each object once, and say so.
     f = kml_facts
-    vm = variant(kml, "kml-cycle", poke_arg(f["phys"], f["target"]))
+    vm = kml.variant("kml-cycle", poke_arg(f["phys"], f["target"]))
     rc, out = kml.crash(["kmemleak -S", "kmemleak -j", "p/x 0x600dcafe"], vmcore=vm)
     assert "0x600dcafe" in out, out[-2000:]
     assert re.search(rf"object_list walk stopped early: list at 0x[0-9a-f]+: cycle not through "
@@ -172,7 +163,7 @@ def test_kmemleak_object_page_excluded(kml, kml_facts):
     # The page holding one kmemleak_object is left out of the dump: the walk
     # stops there with one clear line; what came before is decoded.
     f = kml_facts
-    vm = variant(kml, "kml-excluded", ["--exclude", hex(f["phys"] >> 12)])
+    vm = kml.variant("kml-excluded", ["--exclude", hex(f["phys"] >> 12)])
     rc, out = kml.crash(["kmemleak -S", "p/x 0x600dcafe"], vmcore=vm)
     assert "0x600dcafe" in out, out[-2000:]
     assert re.search(r"object_list walk stopped early: list at 0x[0-9a-f]+: list entry: cannot read "
