@@ -13,8 +13,10 @@ CRASH_DEFS ?= /usr/include/crash/defs.h
 ARCH_DEF ?= -DX86_64
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter
-CORE_SRC := core/target.c core/nvme.c core/kmemleak.c
-CORE_HDR := core/target.h core/nvme.h core/kmemleak.h
+# Every decoder is one core/<name>.c that registers itself (core/kpm.h):
+# nothing here names them.
+CORE_SRC := $(sort $(wildcard core/*.c))
+CORE_HDR := $(sort $(wildcard core/*.h))
 # Where the two artifacts go; the trixie toolchain builds its own copies
 # (tests/run-trixie) so that the host's stay usable.
 KPM_SO ?= crash-ext/kpm.so
@@ -60,11 +62,16 @@ demo: all
 bench: all
 	tests/bench
 
+# every fixtures/vmcores/scenarios/SCENARIO.json on each of its "bases",
+# base by base
 fixtures:
-	fixtures/vmcores/make-fixture 6.1 nvme
-	fixtures/vmcores/make-fixture 6.1 kmemleak
-	fixtures/vmcores/make-fixture 6.12 nvme
-	fixtures/vmcores/make-fixture 6.12 kmemleak
+	set -e; runs=$$(/usr/bin/python3 -c 'import glob, json, os; \
+		r = [(b, os.path.basename(f)[:-len(".json")]) \
+		     for f in sorted(glob.glob("fixtures/vmcores/scenarios/*.json")) \
+		     for b in json.load(open(f))["bases"]]; \
+		r.sort(key=lambda x: [int(n) for n in x[0].split(".")]); \
+		print(*(f"{b}:{s}" for b, s in r))'); \
+	for run in $$runs; do fixtures/vmcores/make-fixture $${run%%:*} $${run#*:}; done
 
 clean:
 	rm -f $(KPM_SO) $(KPM_LIB) $(KPM_DUMP)

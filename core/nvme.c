@@ -19,23 +19,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
-#include "nvme.h"
+#include "kpm.h"
+#include "kernel.h"
 
 /* NVME_AQ_BLK_MQ_DEPTH: admin command ids from here on are AENs. */
 #define NVME_AQ_BLK_MQ_DEPTH	31
-/* nvme_queue.flags bits (#defines in pci.c, not in debug info). */
+/*
+ * nvme_queue.flags bits: #defines in drivers/nvme/host/pci.c, not in debug
+ * info; the same numbers from v5.2 (POLLED) through v6.12.
+ */
+#define NVMEQ_ENABLED		0
+#define NVMEQ_SQ_CMB		1
+#define NVMEQ_DELETE_ERROR	2
+#define NVMEQ_POLLED		3
 static const char *const nvmeq_flag_names[] = {
-	"ENABLED", "SQ_CMB", "DELETE_ERROR", "POLLED",
+	[NVMEQ_ENABLED] = "ENABLED",
+	[NVMEQ_SQ_CMB] = "SQ_CMB",
+	[NVMEQ_DELETE_ERROR] = "DELETE_ERROR",
+	[NVMEQ_POLLED] = "POLLED",
 };
-#define MAX_CTRLS	64
-#define MAX_QUEUES	1024	/* nvme_dev.queues is sized by nr_cpu_ids + 1 */
+/*
+ * Bounds on what a dump may claim.  Controllers: more than this many bound
+ * to one driver is a corrupt list, and the report says where it stopped.
+ */
+#define MAX_CTRLS	4096
+#define MAX_QUEUES	8193	/* nvme_dev.queues is sized by nr_cpu_ids + 1 */
 #define CQ_WINDOW	8
 #define SQ_WINDOW	8
 
 enum {
 	PD_DRIVER, DD_P, DP_KLIST_DEVICES, KL_K_LIST, KN_N_NODE,
 	DPV_KNODE_DRIVER, DPV_DEVICE, DEV_DRIVER_DATA, DEV_KOBJ, KOBJ_NAME,
-	LH_NEXT,
+	LH_NEXT, LH_PREV,
 	ND_QUEUES, ND_TAGSET, ND_ADMIN_TAGSET, ND_ONLINE_QUEUES,
 	ND_NR_ALLOCATED_QUEUES, ND_DEV, ND_CTRL, NC_INSTANCE,
 	TS_TAGS, TG_NR_TAGS, TG_RQS, TG_STATIC_RQS,
@@ -60,6 +75,7 @@ static const struct kpm_member member_tab[NR_MEMBERS + 1] = {
 	[DEV_KOBJ] = KPM_MEMBER("device", kobj),
 	[KOBJ_NAME] = KPM_MEMBER("kobject", name),
 	[LH_NEXT] = KPM_MEMBER("list_head", next),
+	[LH_PREV] = KPM_MEMBER("list_head", prev),
 	[ND_QUEUES] = KPM_MEMBER("nvme_dev", queues),
 	[ND_TAGSET] = KPM_MEMBER("nvme_dev", tagset),
 	[ND_ADMIN_TAGSET] = KPM_MEMBER("nvme_dev", admin_tagset),
@@ -110,6 +126,7 @@ enum cqe_verdict {
 	CQE_STALE_GENCTR,	/* request's genctr moved on: double completion */
 	CQE_NOT_IN_FLIGHT,	/* genctr matches, but request is not in flight */
 	CQE_RQ_UNREADABLE,
+	CQE_TAGS_UNKNOWN,	/* the tag set could not be read: cannot tell */
 };
 
 struct cqe {
@@ -130,10 +147,12 @@ struct queue {
 	uint64_t cq_vector, flags, sqes, sq_dma_addr, cq_dma_addr;
 	uint64_t cqes, sq_cmds;
 	uint64_t tags, nr_tags, rqs;
+	char tags_err[KPM_ERRLEN];	/* why the tag set is unknown, or "" */
 	int has_last_sq_tail, has_sqes;
 	unsigned char *ring;	/* copy of the CQ ring, or NULL */
 	unsigned int npending;
 	struct cqe *pending;	/* new entries, in the order the driver takes them */
+	struct cqe **by_slot;	/* pending entry of each slot, or NULL */
 	char err[KPM_ERRLEN];	/* why the queue (or its ring) could not be read */
 };
 
@@ -150,7 +169,7 @@ struct ctrl {
 struct nvme_ctx {
 	struct kpm_target *t;
 	struct kpm_member m[NR_MEMBERS + 1];
-	long sz_queue, sz_cqe, sz_request, sz_dev;
+	long sz_queue, sz_cqe, sz_request, sz_dev, sz_cmd, sz_ptr;
 	long st_idle, st_in_flight, st_complete;
 	struct ctrl *c;
 	unsigned int nctrls;
@@ -161,8 +180,10 @@ struct nvme_ctx {
 
 static int nvme_init(struct nvme_ctx *x, struct kpm_target *t)
 {
-	static const char *const sized[] = { "nvme_queue", "nvme_completion", "request", "nvme_dev" };
-	long *sizes[] = { &x->sz_queue, &x->sz_cqe, &x->sz_request, &x->sz_dev };
+	static const char *const sized[] = {
+		"nvme_queue", "nvme_completion", "request", "nvme_dev", "nvme_command",
+	};
+	long *sizes[] = { &x->sz_queue, &x->sz_cqe, &x->sz_request, &x->sz_dev, &x->sz_cmd };
 	unsigned int i;
 
 	memset(x, 0, sizeof(*x));
@@ -170,7 +191,8 @@ static int nvme_init(struct nvme_ctx *x, struct kpm_target *t)
 	memcpy(x->m, member_tab, sizeof(member_tab));
 	if (kpm_resolve(t, x->m))
 		return -1;
-	for (i = 0; i < 4; i++) {
+	x->sz_ptr = kpm_ptr_size(t);
+	for (i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
 		*sizes[i] = t->ops->type_size(t, sized[i]);
 		if (*sizes[i] <= 0) {
 			kpm_errf(t, "this kernel's debug info has no struct %s (is nvme's debug info loaded?)", sized[i]);
@@ -209,13 +231,15 @@ static const char *verdict_text(enum cqe_verdict v)
 	case CQE_STALE_GENCTR: return "stale genctr";
 	case CQE_NOT_IN_FLIGHT: return "request not in flight";
 	case CQE_RQ_UNREADABLE: return "request unreadable";
+	case CQE_TAGS_UNKNOWN: return "cannot tell";
 	}
 	return "?";
 }
 
+/* Bad: the driver would reject it.  Unknown verdicts are not counted bad. */
 static int verdict_bad(enum cqe_verdict v)
 {
-	return v != CQE_OK && v != CQE_AEN;
+	return v != CQE_OK && v != CQE_AEN && v != CQE_TAGS_UNKNOWN;
 }
 
 static const char *opcode_name(int admin, unsigned int op)
@@ -260,7 +284,8 @@ static const char *opcode_name(int admin, unsigned int op)
 struct dev_walk {
 	struct nvme_ctx *x;
 	uint64_t *devs;
-	long n, max;
+	long n, cap;
+	char err[KPM_ERRLEN];	/* the first device that could not be read */
 };
 
 static int dev_node(struct kpm_target *t, uint64_t node, void *arg)
@@ -272,31 +297,58 @@ static int dev_node(struct kpm_target *t, uint64_t node, void *arg)
 	/* node is klist_node.n_node inside device_private.knode_driver */
 	priv = node - M(x, KN_N_NODE)->off - M(x, DPV_KNODE_DRIVER)->off;
 	if (kpm_read_member(t, priv, M(x, DPV_DEVICE), &dev) ||
-	    kpm_read_member(t, dev, M(x, DEV_DRIVER_DATA), &drvdata))
-		return 0;	/* t->err tells; the next node may still be fine */
-	if (w->n < w->max)
-		w->devs[w->n] = drvdata;
-	w->n++;
+	    kpm_read_member(t, dev, M(x, DEV_DRIVER_DATA), &drvdata)) {
+		if (!w->err[0])
+			snprintf(w->err, sizeof(w->err), "%s", t->err);
+		return 0;	/* the next node may still be fine */
+	}
+	if (w->n == w->cap) {
+		long cap = w->cap ? 2 * w->cap : 16;
+		uint64_t *n = realloc(w->devs, cap * sizeof(*n));
+
+		if (!n) {
+			kpm_errf(t, "out of memory");
+			return -1;
+		}
+		w->devs = n;
+		w->cap = cap;
+	}
+	w->devs[w->n++] = drvdata;
 	return 0;
 }
 
 /* First whether the driver is there at all, then its debug info. */
-static int nvme_open(struct nvme_ctx *x, struct kpm_target *t, uint64_t *drv)
+static int nvme_applies(struct kpm_target *t)
 {
-	if (t->ops->symbol(t, "nvme_driver", drv)) {
+	uint64_t drv;
+
+	if (t->ops->symbol(t, "nvme_driver", &drv)) {
 		kpm_errf(t, "no symbol nvme_driver: the nvme (PCI) driver is not loaded");
 		return -1;
 	}
+	return 0;
+}
+
+static int nvme_open(struct nvme_ctx *x, struct kpm_target *t, uint64_t *drv)
+{
+	if (nvme_applies(t))
+		return -1;
+	t->ops->symbol(t, "nvme_driver", drv);
 	return nvme_init(x, t);
 }
 
-static long walk_devs(struct nvme_ctx *x, uint64_t drv, uint64_t *devs, long max)
+/*
+ * Every controller: *devs (malloc'd), the count, or -1.  A walk cut short
+ * returns what it reached and leaves the reason in x->walk_err.
+ */
+static long walk_devs(struct nvme_ctx *x, uint64_t drv, uint64_t **devs)
 {
 	struct kpm_target *t = x->t;
-	struct dev_walk w = { x, devs, 0, max };
+	struct dev_walk w = { .x = x };
 	uint64_t p;
 	long n;
 
+	*devs = NULL;
 	if (!kpm_kptr_ok(drv)) {
 		/* e.g. nvme.ko's debug info given, but the module list unreadable */
 		kpm_errf(t, "symbol nvme_driver is at %#" PRIx64 ", not a kernel address: the nvme module's debug info is not relocated to where the module was loaded",
@@ -308,21 +360,20 @@ static long walk_devs(struct nvme_ctx *x, uint64_t drv, uint64_t *devs, long max
 	if (!p)
 		return 0;	/* driver not registered */
 	n = kpm_list_walk(t, p + M(x, DP_KLIST_DEVICES)->off + M(x, KL_K_LIST)->off,
-			  M(x, LH_NEXT)->off, MAX_CTRLS, dev_node, &w);
-	if (n < 0 && w.n == 0)
+			  M(x, LH_NEXT)->off, M(x, LH_PREV)->off, MAX_CTRLS, dev_node, &w);
+	if (n < 0)
+		snprintf(x->walk_err, sizeof(x->walk_err), "%s", t->err);
+	else if (w.err[0])
+		snprintf(x->walk_err, sizeof(x->walk_err), "%s", w.err);
+	if (n < 0 && w.n == 0) {
+		free(w.devs);
 		return -1;
-	return w.n < max ? w.n : max;
+	}
+	*devs = w.devs;
+	return w.n;
 }
 
-long kpm_nvme_devs(struct kpm_target *t, uint64_t *devs, long max)
-{
-	struct nvme_ctx x;
-	uint64_t drv;
-
-	if (nvme_open(&x, t, &drv))
-		return -1;
-	return walk_devs(&x, drv, devs, max);
-}
+static int diagnosed(enum cqe_verdict v);
 
 /* Read the request behind a tag and judge a CQE the way nvme_find_rq() does. */
 static void judge_cqe(struct nvme_ctx *x, struct queue *q, struct cqe *e)
@@ -338,11 +389,16 @@ static void judge_cqe(struct nvme_ctx *x, struct queue *q, struct cqe *e)
 		e->verdict = CQE_AEN;
 		return;
 	}
-	if (!q->tags || tag >= q->nr_tags) {
+	if (q->tags_err[0]) {
+		/* unknown is not zero: no verdict without the tag set */
+		e->verdict = CQE_TAGS_UNKNOWN;
+		return;
+	}
+	if (tag >= q->nr_tags) {
 		e->verdict = CQE_TAG_RANGE;
 		return;
 	}
-	if (kpm_read_u64(t, q->rqs + 8 * (uint64_t)tag, &rq, "blk_mq_tags.rqs[tag]")) {
+	if (kpm_read_ptr(t, q->rqs + x->sz_ptr * (uint64_t)tag, &rq, "blk_mq_tags.rqs[tag]")) {
 		e->verdict = CQE_RQ_UNREADABLE;
 		return;
 	}
@@ -387,13 +443,10 @@ static void decode_cqe(struct nvme_ctx *x, struct queue *q, unsigned int slot, s
 /* The entry at @slot: the judged one if it is pending, else decoded as is. */
 static void cqe_at(struct nvme_ctx *x, struct queue *q, unsigned int slot, struct cqe *e)
 {
-	unsigned int k;
-
-	for (k = 0; k < q->npending; k++)
-		if (q->pending[k].slot == slot) {
-			*e = q->pending[k];
-			return;
-		}
+	if (q->by_slot && q->by_slot[slot]) {
+		*e = *q->by_slot[slot];
+		return;
+	}
 	decode_cqe(x, q, slot, e);
 	e->rq_genctr = -1;
 	e->rq_state = -1;
@@ -407,11 +460,13 @@ static unsigned int new_phase(const struct queue *q, unsigned int slot)
 
 static void scan_ring(struct nvme_ctx *x, struct queue *q)
 {
-	unsigned int i, slot;
+	unsigned int i, slot, nbad = 0;
+	int32_t *last;		/* command id -> the latest consumed slot holding it */
 	struct cqe e;
 
 	q->pending = calloc(q->q_depth, sizeof(*q->pending));
-	if (!q->pending)
+	q->by_slot = calloc(q->q_depth, sizeof(*q->by_slot));
+	if (!q->pending || !q->by_slot)
 		return;
 	/* Pending entries: from cq_head on, while the phase says "new". */
 	for (i = 0; i < q->q_depth; i++) {
@@ -421,32 +476,78 @@ static void scan_ring(struct nvme_ctx *x, struct queue *q)
 			break;
 		e.is_new = 1;
 		judge_cqe(x, q, &e);
+		nbad += diagnosed(e.verdict);
 		q->pending[q->npending++] = e;
 	}
-	/* For a bad entry, the consumed entry with the same command id. */
-	for (i = 0; i < q->npending; i++) {
-		unsigned int k;
-
-		if (!verdict_bad(q->pending[i].verdict))
-			continue;
-		for (k = 1; k <= q->q_depth - q->npending; k++) {
-			slot = (q->cq_head + q->q_depth - k) % q->q_depth;
-			decode_cqe(x, q, slot, &e);
-			if (e.command_id == q->pending[i].command_id &&
-			    e.phase == !new_phase(q, slot)) {
-				q->pending[i].dup_slot = slot;
-				break;
-			}
-		}
+	for (i = 0; i < q->npending; i++)
+		q->by_slot[q->pending[i].slot] = &q->pending[i];
+	if (!nbad)
+		return;
+	/*
+	 * For each bad entry, the consumed entry with the same command id
+	 * that the driver took last: one pass over the consumed slots, newest
+	 * first, then a lookup per bad entry.
+	 */
+	last = malloc(65536 * sizeof(*last));
+	if (!last)
+		return;
+	memset(last, 0xff, 65536 * sizeof(*last));
+	for (i = 1; i <= q->q_depth - q->npending; i++) {
+		slot = (q->cq_head + q->q_depth - i) % q->q_depth;
+		decode_cqe(x, q, slot, &e);
+		if (e.phase == !new_phase(q, slot) && last[e.command_id] < 0)
+			last[e.command_id] = slot;
 	}
+	for (i = 0; i < q->npending; i++)
+		if (diagnosed(q->pending[i].verdict))
+			q->pending[i].dup_slot = last[q->pending[i].command_id];
+	free(last);
 }
 
-static void read_queue(struct nvme_ctx *x, uint64_t tagset_tags, uint64_t admin_tags,
-		       struct queue *q)
+/* nvme_queue_tagset(): the blk_mq_tags of a queue, or why it is unknown. */
+static void read_tags(struct nvme_ctx *x, uint64_t tagset_tags, const char *tagset_err,
+		      uint64_t admin_tags, const char *admin_err, struct queue *q)
+{
+	struct kpm_target *t = x->t;
+	uint64_t tags = 0;
+
+	if (q->qid == 0) {
+		if (admin_err[0]) {
+			snprintf(q->tags_err, sizeof(q->tags_err), "admin tag set unreadable (%.200s)", admin_err);
+			return;
+		}
+		tags = admin_tags;
+	} else {
+		if (tagset_err[0]) {
+			snprintf(q->tags_err, sizeof(q->tags_err), "tag set unreadable (%.200s)", tagset_err);
+			return;
+		}
+		if (kpm_read_ptr(t, tagset_tags + x->sz_ptr * (q->qid - 1), &tags, "blk_mq_tag_set.tags[]")) {
+			snprintf(q->tags_err, sizeof(q->tags_err), "tag set unreadable (%.200s)", t->err);
+			return;
+		}
+	}
+	if (!tags) {
+		/* a real NULL: the queue has no tags, so every tag is out of range */
+		q->nr_tags = 0;
+		return;
+	}
+	if (!kpm_kptr_ok(tags)) {
+		snprintf(q->tags_err, sizeof(q->tags_err), "tag set unreadable (blk_mq_tags pointer %#" PRIx64 " is not a kernel address)",
+			 tags);
+		return;
+	}
+	q->tags = tags;
+	if (kpm_read_member(t, tags, M(x, TG_NR_TAGS), &q->nr_tags) ||
+	    kpm_read_member(t, tags, M(x, TG_RQS), &q->rqs))
+		snprintf(q->tags_err, sizeof(q->tags_err), "tag set unreadable (%.200s)", t->err);
+}
+
+static void read_queue(struct nvme_ctx *x, uint64_t tagset_tags, const char *tagset_err,
+		       uint64_t admin_tags, const char *admin_err, struct queue *q)
 {
 	struct kpm_target *t = x->t;
 	unsigned char *buf = malloc(x->sz_queue);
-	uint64_t tags = 0;
 
 	if (!buf || kpm_read(t, q->addr, buf, x->sz_queue, "struct nvme_queue")) {
 		snprintf(q->err, sizeof(q->err), "%s", buf ? t->err : "out of memory");
@@ -475,15 +576,7 @@ static void read_queue(struct nvme_ctx *x, uint64_t tagset_tags, uint64_t admin_
 			 q->q_depth, q->cq_head);
 		return;
 	}
-	/* nvme_queue_tagset() */
-	if (q->qid == 0)
-		tags = admin_tags;
-	else if (tagset_tags && kpm_read_u64(t, tagset_tags + 8 * (q->qid - 1), &tags, "blk_mq_tag_set.tags[]"))
-		tags = 0;
-	q->tags = tags;
-	if (tags && (kpm_read_member(t, tags, M(x, TG_NR_TAGS), &q->nr_tags) ||
-		     kpm_read_member(t, tags, M(x, TG_RQS), &q->rqs)))
-		q->tags = 0;
+	read_tags(x, tagset_tags, tagset_err, admin_tags, admin_err, q);
 
 	q->ring = malloc((size_t)q->q_depth * x->sz_cqe);
 	if (!q->ring || kpm_read(t, q->cqes, q->ring, (size_t)q->q_depth * x->sz_cqe, "CQ ring")) {
@@ -495,11 +588,18 @@ static void read_queue(struct nvme_ctx *x, uint64_t tagset_tags, uint64_t admin_
 	scan_ring(x, q);
 }
 
+/* SQ entry size: 1 << sqes where the kernel has it (v5.4+), else the command's. */
+static unsigned int sq_entry_size(struct nvme_ctx *x, const struct queue *q)
+{
+	return q->has_sqes && q->sqes < 16 ? 1u << q->sqes : (unsigned int)x->sz_cmd;
+}
+
 static void read_ctrl(struct nvme_ctx *x, uint64_t dev, struct ctrl *c)
 {
 	struct kpm_target *t = x->t;
 	unsigned char *buf = malloc(x->sz_dev);
 	uint64_t queues, pdev, name, tagset_tags = 0, admin_tags = 0, nalloc, i;
+	char tagset_err[KPM_ERRLEN] = "", admin_err[KPM_ERRLEN] = "";
 
 	memset(c, 0, sizeof(*c));
 	c->dev = dev;
@@ -517,53 +617,46 @@ static void read_ctrl(struct nvme_ctx *x, uint64_t dev, struct ctrl *c)
 				   M(x, NC_INSTANCE)->size);
 	free(buf);
 
-	strcpy(c->pci, "?");
-	if (kpm_read_member(t, pdev + M(x, DEV_KOBJ)->off, M(x, KOBJ_NAME), &name) == 0 &&
-	    kpm_read(t, name, c->pci, sizeof(c->pci) - 1, "device name") == 0)
-		c->pci[sizeof(c->pci) - 1] = 0;
-	else
+	/* kobject.name: read to its NUL (dev_name() of the PCI function) */
+	if (kpm_read_member(t, pdev + M(x, DEV_KOBJ)->off, M(x, KOBJ_NAME), &name) ||
+	    kpm_read_string(t, name, c->pci, sizeof(c->pci) - 1, "device name") < 0)
 		strcpy(c->pci, "?");
 
-	if (kpm_read_u64(t, dev + M(x, ND_TAGSET)->off + M(x, TS_TAGS)->off, &tagset_tags, "tagset.tags"))
-		tagset_tags = 0;
-	if (kpm_read_u64(t, dev + M(x, ND_ADMIN_TAGSET)->off + M(x, TS_TAGS)->off, &admin_tags, "admin_tagset.tags") ||
-	    (admin_tags && kpm_read_u64(t, admin_tags, &admin_tags, "admin_tagset.tags[0]")))
-		admin_tags = 0;
+	if (kpm_read_ptr(t, dev + M(x, ND_TAGSET)->off + M(x, TS_TAGS)->off, &tagset_tags,
+			 "nvme_dev.tagset.tags"))
+		snprintf(tagset_err, sizeof(tagset_err), "%s", t->err);
+	else if (!kpm_kptr_ok(tagset_tags))
+		snprintf(tagset_err, sizeof(tagset_err), "nvme_dev.tagset.tags is %#" PRIx64,
+			 tagset_tags);
+	if (kpm_read_ptr(t, dev + M(x, ND_ADMIN_TAGSET)->off + M(x, TS_TAGS)->off, &admin_tags,
+			 "nvme_dev.admin_tagset.tags") ||
+	    (kpm_kptr_ok(admin_tags) &&
+	     kpm_read_ptr(t, admin_tags, &admin_tags, "nvme_dev.admin_tagset.tags[0]")))
+		snprintf(admin_err, sizeof(admin_err), "%s", t->err);
+	else if (!kpm_kptr_ok(admin_tags) && admin_tags)
+		snprintf(admin_err, sizeof(admin_err), "nvme_dev.admin_tagset.tags is %#" PRIx64,
+			 admin_tags);
 
 	/* Queues 0..online_queues-1 are live; nr_allocated_queues bounds the array. */
 	c->nqueues = c->online_queues;
 	if (nalloc && c->nqueues > nalloc)
 		c->nqueues = nalloc;
-	if (c->nqueues > MAX_QUEUES)
+	if (c->nqueues > MAX_QUEUES) {
+		snprintf(c->err, sizeof(c->err), "online_queues %" PRIu64 ": more than %d, only the first %d decoded",
+			 c->online_queues, MAX_QUEUES, MAX_QUEUES);
 		c->nqueues = MAX_QUEUES;
+	}
 	c->q = calloc(c->nqueues ? c->nqueues : 1, sizeof(*c->q));
 	if (!c->q) {
 		snprintf(c->err, sizeof(c->err), "out of memory");
+		c->nqueues = 0;
 		return;
 	}
 	for (i = 0; i < c->nqueues; i++) {
 		c->q[i].addr = queues + i * x->sz_queue;
 		c->q[i].qid = i;
-		read_queue(x, tagset_tags, admin_tags, &c->q[i]);
+		read_queue(x, tagset_tags, tagset_err, admin_tags, admin_err, &c->q[i]);
 	}
-}
-
-long kpm_nvme_queues(struct kpm_target *t, uint64_t dev, uint64_t *queues, long max)
-{
-	struct nvme_ctx x;
-	uint64_t base, online;
-	long i;
-
-	if (nvme_init(&x, t))
-		return -1;
-	if (kpm_read_member(t, dev, M(&x, ND_QUEUES), &base) ||
-	    kpm_read_member(t, dev, M(&x, ND_ONLINE_QUEUES), &online))
-		return -1;
-	if (online > MAX_QUEUES)
-		online = MAX_QUEUES;
-	for (i = 0; i < (long)online && i < max; i++)
-		queues[i] = base + i * x.sz_queue;
-	return i;
 }
 
 static void free_ctx(struct nvme_ctx *x)
@@ -574,6 +667,7 @@ static void free_ctx(struct nvme_ctx *x)
 		for (k = 0; k < x->c[i].nqueues; k++) {
 			free(x->c[i].q[k].ring);
 			free(x->c[i].q[k].pending);
+			free(x->c[i].q[k].by_slot);
 		}
 		free(x->c[i].q);
 	}
@@ -582,22 +676,22 @@ static void free_ctx(struct nvme_ctx *x)
 
 /* Output */
 
+/* What to print (from the command's options). */
+#define F_CQES		0x1	/* -c: the CQ ring around cq_head */
+#define F_ALLCQ		0x2	/* -C: every CQ slot */
+#define F_SQES		0x4	/* -s: SQ entries before sq_tail */
+#define F_JSON		0x8	/* -j */
+
 static void flag_names(uint64_t flags, char *buf, size_t len)
 {
-	size_t n = 0;
-	unsigned int b;
+	kpm_flag_names(flags, nvmeq_flag_names,
+		       sizeof(nvmeq_flag_names) / sizeof(nvmeq_flag_names[0]), "(none)", buf, len);
+}
 
-	buf[0] = 0;
-	for (b = 0; b < 64; b++) {
-		if (!(flags & (1ULL << b)))
-			continue;
-		if (b < sizeof(nvmeq_flag_names) / sizeof(nvmeq_flag_names[0]))
-			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "|" : "", nvmeq_flag_names[b]);
-		else
-			n += snprintf(buf + n, n < len ? len - n : 0, "%sBIT%u", n ? "|" : "", b);
-	}
-	if (!n)
-		snprintf(buf, len, "(none)");
+/* Pending entries shown in the diagnosis: rejected ones, and unjudgeable ones. */
+static int diagnosed(enum cqe_verdict v)
+{
+	return verdict_bad(v) || v == CQE_TAGS_UNKNOWN;
 }
 
 static void print_diagnosis_line(struct nvme_ctx *x, FILE *fp, struct ctrl *c,
@@ -609,11 +703,14 @@ static void print_diagnosis_line(struct nvme_ctx *x, FILE *fp, struct ctrl *c,
 		[CQE_STALE_GENCTR] = "duplicate completion",
 		[CQE_NOT_IN_FLIGHT] = "completion of a request not in flight",
 		[CQE_RQ_UNREADABLE] = "completion whose request cannot be read",
+		[CQE_TAGS_UNKNOWN] = "cannot tell",
 	};
 
-	fprintf(fp, "  nvme%d qid %" PRIu64 " cq slot %u%s: %s, command_id %#x (genctr %u, tag %u)\n",
+	fprintf(fp, "  nvme%d qid %" PRIu64 " cq slot %u%s: %s%s%s, command_id %#x (genctr %u, tag %u)\n",
 		c->instance, q->qid, e->slot, e->slot == q->cq_head ? " (cq_head)" : "",
-		what[e->verdict], e->command_id, e->command_id >> 12, e->command_id & 0xfff);
+		what[e->verdict], e->verdict == CQE_TAGS_UNKNOWN ? ": " : "",
+		e->verdict == CQE_TAGS_UNKNOWN ? q->tags_err : "",
+		e->command_id, e->command_id >> 12, e->command_id & 0xfff);
 	switch (e->verdict) {
 	case CQE_STALE_GENCTR:
 		fprintf(fp, "    request %" PRIx64 " for tag %u has genctr %d (nvme_request.genctr %d), state %s: it already completed\n",
@@ -656,6 +753,21 @@ static const char *cqe_state(const struct queue *q, const struct cqe *e)
 	return "consumed";
 }
 
+/* The CQ slots -c (a window around cq_head) and -C (all) show, text and JSON alike. */
+static void cq_window(const struct queue *q, unsigned int flags, unsigned int *first,
+		      unsigned int *count)
+{
+	if (flags & F_ALLCQ) {
+		*first = 0;
+		*count = q->q_depth;
+	} else {
+		*first = (q->cq_head + q->q_depth - CQ_WINDOW) % q->q_depth;
+		*count = CQ_WINDOW + (q->npending > CQ_WINDOW ? q->npending : CQ_WINDOW);
+		if (*count > q->q_depth)
+			*count = q->q_depth;
+	}
+}
+
 static void print_cq(struct nvme_ctx *x, FILE *fp, struct queue *q, unsigned int flags)
 {
 	unsigned int first, count, i, slot;
@@ -663,15 +775,7 @@ static void print_cq(struct nvme_ctx *x, FILE *fp, struct queue *q, unsigned int
 
 	if (!q->ring)
 		return;
-	if (flags & KPM_NVME_ALLCQ) {
-		first = 0;
-		count = q->q_depth;
-	} else {
-		first = (q->cq_head + q->q_depth - CQ_WINDOW) % q->q_depth;
-		count = CQ_WINDOW + (q->npending > CQ_WINDOW ? q->npending : CQ_WINDOW);
-		if (count > q->q_depth)
-			count = q->q_depth;
-	}
+	cq_window(q, flags, &first, &count);
 	fprintf(fp, "\n  nvme queue %" PRIu64 " CQ ring at %" PRIx64 " (cq_head %" PRIu64 ", cq_phase %" PRIu64 "):\n",
 		q->qid, q->cqes, q->cq_head, q->cq_phase);
 	fprintf(fp, "    SLOT  COMMAND_ID  GENCTR   TAG  STATUS  SQ_HEAD  SQ_ID  P  ENTRY     REQUEST           RQ_GENCTR  RQ_STATE   VERDICT\n");
@@ -698,10 +802,10 @@ static void print_sq(struct nvme_ctx *x, FILE *fp, struct queue *q)
 	unsigned int i, slot, n = SQ_WINDOW, esz;
 	unsigned char *sqe;
 
-	esz = q->has_sqes ? 1u << q->sqes : 64;
+	esz = sq_entry_size(x, q);
 	fprintf(fp, "\n  nvme queue %" PRIu64 " SQ ring at %" PRIx64 " (sq_tail %" PRIu64 ", entries before the tail):\n",
 		q->qid, q->sq_cmds, q->sq_tail);
-	if (q->flags & (1u << 1)) {
+	if (q->flags & (1u << NVMEQ_SQ_CMB)) {
 		fprintf(fp, "    SQ is in the controller memory buffer (SQ_CMB): not in the dump\n");
 		return;
 	}
@@ -743,7 +847,7 @@ static void report_text(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 			struct queue *q = &x->c[i].q[k];
 
 			for (p = 0; p < q->npending; p++)
-				if (verdict_bad(q->pending[p].verdict)) {
+				if (diagnosed(q->pending[p].verdict)) {
 					print_diagnosis_line(x, fp, &x->c[i], q, &q->pending[p]);
 					nbad++;
 				}
@@ -787,9 +891,9 @@ static void report_text(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 				q->sq_dma_addr, q->cq_dma_addr, fl);
 		}
 		for (k = 0; k < c->nqueues; k++) {
-			if (flags & (KPM_NVME_CQES | KPM_NVME_ALLCQ))
+			if (flags & (F_CQES | F_ALLCQ))
 				print_cq(x, fp, &c->q[k], flags);
-			if ((flags & KPM_NVME_SQES) && c->q[k].q_depth)
+			if ((flags & F_SQES) && c->q[k].q_depth)
 				print_sq(x, fp, &c->q[k]);
 		}
 	}
@@ -821,10 +925,10 @@ static void json_cqe(struct nvme_ctx *x, struct kpm_json *j, const struct cqe *e
 
 static void json_sq(struct nvme_ctx *x, struct kpm_json *j, struct queue *q)
 {
-	unsigned int i, slot, n = SQ_WINDOW, esz = q->has_sqes ? 1u << q->sqes : 64;
+	unsigned int i, slot, n = SQ_WINDOW, esz = sq_entry_size(x, q);
 	unsigned char *sqe;
 
-	if (q->flags & (1u << 1) || !(sqe = malloc(esz)))
+	if (q->flags & (1u << NVMEQ_SQ_CMB) || !(sqe = malloc(esz)))
 		return;		/* SQ in the CMB is not in a dump */
 	if (n > q->q_depth)
 		n = q->q_depth;
@@ -866,7 +970,7 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 			for (p = 0; p < q->npending; p++) {
 				struct cqe *e = &q->pending[p];
 
-				if (!verdict_bad(e->verdict))
+				if (!diagnosed(e->verdict))
 					continue;
 				kpm_json_begin(&j, NULL, '{');
 				kpm_json_i64(&j, "instance", x->c[i].instance);
@@ -876,6 +980,8 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 				kpm_json_u64(&j, "genctr", e->command_id >> 12);
 				kpm_json_u64(&j, "tag", e->command_id & 0xfff);
 				kpm_json_str(&j, "verdict", verdict_text(e->verdict));
+				if (e->verdict == CQE_TAGS_UNKNOWN)
+					kpm_json_str(&j, "why", q->tags_err);
 				kpm_json_hex(&j, "request", e->rq);
 				kpm_json_i64(&j, "request_genctr", e->rq_genctr);
 				kpm_json_str(&j, "request_state", rq_state_name(x, e->rq_state));
@@ -923,17 +1029,18 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 				kpm_json_hex(&j, "sq_cmds", q->sq_cmds);
 				kpm_json_u64(&j, "pending", q->npending);
 				kpm_json_u64(&j, "bad", count_bad(q));
-				if (flags & KPM_NVME_SQES)
+				if (flags & F_SQES)
 					json_sq(x, &j, q);
-				if (q->ring && (flags & (KPM_NVME_CQES | KPM_NVME_ALLCQ))) {
+				if (q->ring && (flags & (F_CQES | F_ALLCQ))) {
+					unsigned int first, count;
+
+					/* the slots the text shows, in the same order */
+					cq_window(q, flags, &first, &count);
 					kpm_json_begin(&j, "cq_ring", '[');
-					for (p = 0; p < q->q_depth; p++) {
+					for (p = 0; p < count; p++) {
 						struct cqe e;
 
-						cqe_at(x, q, p, &e);
-						if (!e.is_new && !(flags & KPM_NVME_ALLCQ) &&
-						    !e.command_id && !e.status)
-							continue;
+						cqe_at(x, q, (first + p) % q->q_depth, &e);
 						json_cqe(x, &j, &e);
 					}
 					kpm_json_end(&j, ']');
@@ -951,38 +1058,248 @@ static void report_json(struct nvme_ctx *x, FILE *fp, unsigned int flags)
 	kpm_json_close(&j);
 }
 
-int kpm_nvme_report(struct kpm_target *t, FILE *fp, unsigned int flags)
+/* Read every controller and queue into x; 0, or -1 with t->err. */
+static int decode_all(struct nvme_ctx *x, struct kpm_target *t)
 {
-	struct nvme_ctx x;
-	uint64_t devs[MAX_CTRLS], drv;
+	uint64_t drv, *devs;
 	long n, i;
-	int nbad = 0;
-	unsigned int k;
 
-	if (nvme_open(&x, t, &drv))
+	if (nvme_open(x, t, &drv))
 		return -1;
 	t->err[0] = 0;
-	n = walk_devs(&x, drv, devs, MAX_CTRLS);
+	n = walk_devs(x, drv, &devs);
 	if (n < 0)
 		return -1;
-	/* A walk cut short still reports the controllers it reached. */
-	if (t->err[0])
-		snprintf(x.walk_err, sizeof(x.walk_err), "%s", t->err);
-	x.c = calloc(n ? n : 1, sizeof(*x.c));
-	if (!x.c) {
+	x->c = calloc(n ? n : 1, sizeof(*x->c));
+	if (!x->c) {
+		free(devs);
 		kpm_errf(t, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		read_ctrl(&x, devs[i], &x.c[i]);
-	x.nctrls = n;
-	if (flags & KPM_NVME_JSON)
+		read_ctrl(x, devs[i], &x->c[i]);
+	x->nctrls = n;
+	free(devs);
+	return 0;
+}
+
+static long nvme_report(struct kpm_target *t, FILE *fp, const struct kpm_args *a)
+{
+	struct nvme_ctx x;
+	unsigned int flags = 0, i, k;
+	long nbad = 0;
+
+	flags |= kpm_opt_given(a, 'c') ? F_CQES : 0;
+	flags |= kpm_opt_given(a, 'C') ? F_ALLCQ : 0;
+	flags |= kpm_opt_given(a, 's') ? F_SQES : 0;
+	flags |= kpm_opt_given(a, 'j') ? F_JSON : 0;
+	if (decode_all(&x, t))
+		return -1;
+	if (flags & F_JSON)
 		report_json(&x, fp, flags);
 	else
 		report_text(&x, fp, flags);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < x.nctrls; i++)
 		for (k = 0; k < x.c[i].nqueues; k++)
 			nbad += count_bad(&x.c[i].q[k]);
 	free_ctx(&x);
 	return nbad;
 }
+
+static int nvme_triage(struct kpm_target *t, struct kpm_triage *tr)
+{
+	struct nvme_ctx x;
+	unsigned int i, k, p, nq = 0;
+	char line[512];
+	FILE *mem;
+
+	if (decode_all(&x, t))
+		return -1;
+	for (i = 0; i < x.nctrls; i++) {
+		struct ctrl *c = &x.c[i];
+
+		if (c->err[0])
+			kpm_tr_partial(tr, "nvme controller %016" PRIx64 ": %s", c->dev, c->err);
+		for (k = 0; k < c->nqueues; k++) {
+			struct queue *q = &c->q[k];
+
+			nq++;
+			if (q->err[0])
+				kpm_tr_partial(tr, "nvme%d qid %u: %s", c->instance, k, q->err);
+			for (p = 0; p < q->npending; p++) {
+				struct cqe *e = &q->pending[p];
+				struct kpm_json *j;
+				char *text = NULL, *l, *nl;
+				size_t len = 0;
+
+				if (!diagnosed(e->verdict))
+					continue;
+				/* the same lines nvmeq's diagnosis prints */
+				mem = open_memstream(&text, &len);
+				if (!mem)
+					continue;
+				print_diagnosis_line(&x, mem, c, q, e);
+				fclose(mem);
+				for (l = text; l && *l; l = nl ? nl + 1 : NULL) {
+					nl = strchr(l, '\n');
+					snprintf(line, sizeof(line), "%.*s", nl ? (int)(nl - l) : (int)strlen(l), l);
+					if (l == text)
+						kpm_tr_finding(tr, "%s", line + strspn(line, " "));
+					else
+						kpm_tr_detail(tr, "%s", line + strspn(line, " "));
+					if (!nl)
+						break;
+				}
+				free(text);
+				j = kpm_tr_data(tr);
+				kpm_json_i64(j, "instance", c->instance);
+				kpm_json_u64(j, "qid", q->qid);
+				kpm_json_u64(j, "slot", e->slot);
+				kpm_json_u64(j, "command_id", e->command_id);
+				kpm_json_u64(j, "genctr", e->command_id >> 12);
+				kpm_json_u64(j, "tag", e->command_id & 0xfff);
+				kpm_json_str(j, "verdict", verdict_text(e->verdict));
+				kpm_json_hex(j, "request", e->rq);
+				kpm_json_i64(j, "request_genctr", e->rq_genctr);
+				kpm_json_str(j, "request_state", rq_state_name(&x, e->rq_state));
+				kpm_json_i64(j, "duplicate_of_slot", e->dup_slot);
+			}
+		}
+	}
+	if (x.walk_err[0])
+		kpm_tr_partial(tr, "controller list: %s", x.walk_err);
+	kpm_tr_info(tr, "%u controller%s, %u queue%s", x.nctrls, x.nctrls == 1 ? "" : "s",
+		    nq, nq == 1 ? "" : "s");
+	free_ctx(&x);
+	return 0;
+}
+
+/* drgn's for_each_nvme_dev() and for_each_nvme_queue() */
+
+static long nvme_devs(struct kpm_target *t, uint64_t parent, uint64_t *out, long max)
+{
+	struct nvme_ctx x;
+	uint64_t drv, *devs;
+	long n, i;
+
+	if (nvme_open(&x, t, &drv))
+		return -1;
+	t->err[0] = 0;
+	n = walk_devs(&x, drv, &devs);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n && i < max; i++)
+		out[i] = devs[i];
+	free(devs);
+	if (x.walk_err[0])
+		kpm_errf(t, "%s", x.walk_err);
+	return n;
+}
+
+static long nvme_queues(struct kpm_target *t, uint64_t dev, uint64_t *out, long max)
+{
+	struct nvme_ctx x;
+	uint64_t base, online, nalloc = 0;
+	long i;
+
+	if (nvme_init(&x, t))
+		return -1;
+	if (kpm_read_member(t, dev, M(&x, ND_QUEUES), &base) ||
+	    kpm_read_member(t, dev, M(&x, ND_ONLINE_QUEUES), &online) ||
+	    (kpm_has(M(&x, ND_NR_ALLOCATED_QUEUES)) &&
+	     kpm_read_member(t, dev, M(&x, ND_NR_ALLOCATED_QUEUES), &nalloc)))
+		return -1;
+	t->err[0] = 0;
+	if (nalloc && online > nalloc)
+		online = nalloc;
+	if (online > MAX_QUEUES) {
+		kpm_errf(t, "online_queues %" PRIu64 ": more than %d", online, MAX_QUEUES);
+		online = MAX_QUEUES;
+	}
+	for (i = 0; i < (long)online && i < max; i++)
+		out[i] = base + i * x.sz_queue;
+	return online;
+}
+
+static const struct kpm_objects nvme_objects[] = {
+	{ "dev", "struct nvme_dev *", NULL, nvme_devs },
+	{ "queue", "struct nvme_queue *", "dev", nvme_queues },
+	{ 0 },
+};
+
+static const struct kpm_opt nvme_opts[] = {
+	{ 'c', KPM_OPT_FLAG, NULL, "decode the CQ ring around cq_head" },
+	{ 'C', KPM_OPT_FLAG, NULL, "decode every CQ slot" },
+	{ 's', KPM_OPT_FLAG, NULL, "decode the SQ entries before sq_tail" },
+	{ 'j', KPM_OPT_FLAG, NULL, "JSON output" },
+	{ 0 },
+};
+
+static const char *const nvme_help[] = {
+	"  Finds every controller bound to the nvme (PCI) driver and prints, first,",
+	"  every completion queue entry that is new for the queue's current phase",
+	"  but whose command id names no live request: a tag beyond the tag set, a",
+	"  tag without a request, or a generation counter (command id bits 15:12)",
+	"  that differs from the request's, which is what a controller that",
+	"  completed a command twice leaves behind.  An entry whose tag set cannot",
+	"  be read is named too, as \"cannot tell\", never judged on a guess.  Then",
+	"  one line per queue (admin queue 0 and every I/O queue) with the kernel's",
+	"  nvme_queue fields.",
+	"",
+	"  Works with nvme built in, or as a module once its debug info is loaded",
+	"  with \"mod -s nvme\" (and \"mod -s nvme_core\").",
+	"",
+	"    -c  decode the CQ ring around cq_head: command id split into genctr",
+	"        and tag, status, sq_head, sq_id, phase, whether the entry is new",
+	"        for the current phase, and for new entries the request the tag",
+	"        maps to, its genctr and state.",
+	"    -C  like -c, every slot of the ring.",
+	"    -s  decode the submission queue entries before sq_tail: opcode, command",
+	"        id, nsid, and for reads and writes slba and length in blocks.",
+	"    -j  print the same as JSON; queue keys are struct nvme_queue's members.",
+	"",
+	"  An object that cannot be read (a page excluded from the dump, a garbage",
+	"  pointer) is reported on one line and the walk goes on.",
+	"\nEXAMPLE",
+	"  A controller that posted a second completion for command id 0xc000:",
+	"",
+	"    crash> nvmeq",
+	"    NVME DIAGNOSIS",
+	"      nvme0 qid 2 cq slot 365 (cq_head): duplicate completion, command_id 0xc000 (genctr 12, tag 0)",
+	"        request ffff9d8602dc0000 for tag 0 has genctr 13 (nvme_request.genctr 109), state IDLE: it already completed",
+	"        the same command id was already consumed from slot 364",
+	"",
+	"    NVME_DEV          NAME    PCI_DEVICE    ONLINE_QUEUES",
+	"    ffff9d8600a90000  nvme0   0000:00:04.0  3",
+	"      QID  NVME_QUEUE        DEPTH  SQ_TAIL  LAST_SQ_TAIL  CQ_HEAD  CQ_PHASE  CQ_VECTOR  PENDING  BAD  SQ_DMA_ADDR  CQ_DMA_ADDR  FLAGS",
+	"        0  ffff9d86002b7000     32       18            18       17         1          0        0    0      2d07000      2d06000  ENABLED",
+	"        1  ffff9d86002b70c0   1024      364           364      364         1          1        0    0      2d30000      21d4000  ENABLED",
+	"        2  ffff9d86002b7180   1024      365           365      365         1          2        1    1      2d40000      2194000  ENABLED",
+	"",
+	"  The CQ ring around cq_head of the queue that holds it:",
+	"",
+	"    crash> nvmeq -c",
+	"    ...",
+	"      nvme queue 2 CQ ring at ffff9d8602194000 (cq_head 365, cq_phase 1):",
+	"        SLOT  COMMAND_ID  GENCTR   TAG  STATUS  SQ_HEAD  SQ_ID  P  ENTRY     REQUEST           RQ_GENCTR  RQ_STATE   VERDICT",
+	"         362      0xa000      10     0       0      363      2  1  consumed  ",
+	"         363      0xb000      11     0       0      364      2  1  consumed  ",
+	"         364      0xc000      12     0       0      365      2  1  consumed  ",
+	"      -> 365      0xc000      12     0       0      365      2  1  NEW       ffff9d8602dc0000         13  IDLE       stale genctr",
+	"         366           0       0     0       0        0      0  0  empty     ",
+	"    ...",
+	NULL
+};
+
+KPM_DECODER(nvmeq_decoder) = {
+	.name = "nvmeq",
+	.summary = "NVMe PCI controllers, queues, and completions the driver would reject",
+	.synopsis = "[-c | -C] [-s] [-j]",
+	.help = nvme_help,
+	.opts = nvme_opts,
+	.triage_order = 10,
+	.applies = nvme_applies,
+	.report = nvme_report,
+	.triage = nvme_triage,
+	.objects = nvme_objects,
+};

@@ -6,28 +6,57 @@
 #include <inttypes.h>
 #include "target.h"
 
+void kpm_target_init(struct kpm_target *t, const struct kpm_target_ops *ops, void *priv)
+{
+	memset(t, 0, sizeof(*t));
+	t->ops = ops;
+	t->priv = priv;
+}
+
 void kpm_errf(struct kpm_target *t, const char *fmt, ...)
 {
+	char buf[KPM_ERRLEN];
 	va_list ap;
 
+	/* the arguments may point into t->err itself */
 	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof(t->err), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(t->err, buf, sizeof(buf));
+}
+
+int kpm_lookup_member(struct kpm_target *t, const char *type, const char *member,
+		      struct kpm_layout *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t->ops->member(t, type, member, out) < 0) {
+		out->off = out->size = -1;
+		out->bit_off = out->bit_size = 0;
+		return -1;
+	}
+	return 0;
 }
 
 int kpm_resolve(struct kpm_target *t, struct kpm_member *tab)
 {
+	struct kpm_layout l;
 	struct kpm_member *m;
 
 	for (m = tab; m->type; m++) {
-		if (t->ops->member(t, m->type, m->name, &m->off, &m->size) < 0) {
+		if (kpm_lookup_member(t, m->type, m->name, &l) < 0) {
 			m->off = m->size = -1;
+			m->bit_off = m->bit_size = 0;
 			if (!m->optional) {
 				kpm_errf(t, "this kernel's debug info has no %s.%s (is the module's debug info loaded?)",
 					 m->type, m->name);
 				return -1;
 			}
+			continue;
 		}
+		m->off = l.off;
+		m->size = l.size;
+		m->bit_off = l.bit_off;
+		m->bit_size = l.bit_size;
 	}
 	return 0;
 }
@@ -45,46 +74,102 @@ uint64_t kpm_get(const void *buf, long off, long size)
 	return v;
 }
 
+uint64_t kpm_field(const void *obj, const struct kpm_member *m)
+{
+	uint64_t v;
+	long first, nbytes;
+
+	if (!kpm_has(m))
+		return 0;
+	if (!m->bit_size)
+		return kpm_get(obj, m->off, m->size);
+	/* the bytes that hold the bitfield, little-endian */
+	first = m->bit_off / 8;
+	nbytes = (m->bit_off % 8 + m->bit_size + 7) / 8;
+	if (nbytes > 8)
+		return 0;
+	v = kpm_get(obj, first, nbytes) >> (m->bit_off % 8);
+	return m->bit_size >= 64 ? v : v & ((1ULL << m->bit_size) - 1);
+}
+
+int64_t kpm_sfield(const void *obj, const struct kpm_member *m)
+{
+	uint64_t v = kpm_field(obj, m);
+	long bits = m->bit_size ? m->bit_size : m->size * 8;
+
+	if (bits <= 0 || bits >= 64)
+		return (int64_t)v;
+	if (v & (1ULL << (bits - 1)))
+		v |= ~0ULL << bits;
+	return (int64_t)v;
+}
+
 int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
 	     const char *what)
 {
-	char why[KPM_ERRLEN];
-
-	if (!kpm_kptr_ok(addr)) {
+	if (!kpm_kptr_ok(addr) || addr + len < addr) {
 		kpm_errf(t, "%s: invalid address %#" PRIx64, what, addr);
 		return -1;
 	}
 	if (t->ops->read(t, addr, buf, len) == 0)
 		return 0;
-	memcpy(why, t->err, sizeof(why));
-	kpm_errf(t, "%s: cannot read %zu bytes at %#" PRIx64 ": %s", what, len,
-		 addr, why[0] ? why : "not in dump");
+	/*
+	 * One text in every front end: crash, drgn and libkdumpfile each
+	 * have their own words for a page that is not there.
+	 */
+	kpm_errf(t, "%s: cannot read %zu bytes at %#" PRIx64 ": page not in dump", what, len,
+		 addr);
 	return -1;
+}
+
+int kpm_read_uint(struct kpm_target *t, uint64_t addr, long size, uint64_t *val,
+		  const char *what)
+{
+	unsigned char b[8];
+
+	if (size < 1 || size > 8) {
+		kpm_errf(t, "%s: not an integer (%ld bytes)", what, size);
+		return -1;
+	}
+	if (kpm_read(t, addr, b, size, what))
+		return -1;
+	*val = kpm_get(b, 0, size);
+	return 0;
 }
 
 int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
 		 const char *what)
 {
-	unsigned char b[8];
-
-	if (kpm_read(t, addr, b, 8, what))
-		return -1;
-	*val = kpm_get(b, 0, 8);
-	return 0;
+	return kpm_read_uint(t, addr, 8, val, what);
 }
 
 int kpm_read_u32(struct kpm_target *t, uint64_t addr, uint32_t *val,
 		 const char *what)
 {
-	unsigned char b[4];
+	uint64_t v;
 
-	if (kpm_read(t, addr, b, 4, what))
+	if (kpm_read_uint(t, addr, 4, &v, what))
 		return -1;
-	*val = (uint32_t)kpm_get(b, 0, 4);
+	*val = (uint32_t)v;
 	return 0;
 }
 
-/* The unsigned long (or 64-bit) value of a global variable. */
+long kpm_ptr_size(struct kpm_target *t)
+{
+	struct kpm_layout l;
+
+	/* list_head.next is a pointer in every kernel */
+	if (!t->ptr_size)
+		t->ptr_size = kpm_lookup_member(t, "list_head", "next", &l) == 0 &&
+			      (l.size == 4 || l.size == 8) ? l.size : 8;
+	return t->ptr_size;
+}
+
+int kpm_read_ptr(struct kpm_target *t, uint64_t addr, uint64_t *val, const char *what)
+{
+	return kpm_read_uint(t, addr, kpm_ptr_size(t), val, what);
+}
+
 int kpm_symbol_u64(struct kpm_target *t, const char *sym, uint64_t *val)
 {
 	uint64_t addr;
@@ -93,24 +178,68 @@ int kpm_symbol_u64(struct kpm_target *t, const char *sym, uint64_t *val)
 		kpm_errf(t, "no symbol %s", sym);
 		return -1;
 	}
-	return kpm_read_u64(t, addr, val, sym);
+	return kpm_read_ptr(t, addr, val, sym);
 }
 
 int kpm_read_member(struct kpm_target *t, uint64_t base,
 		    const struct kpm_member *m, uint64_t *val)
 {
-	unsigned char b[8];
+	unsigned char b[16];
 	char what[96];
+	long first, nbytes;
 
-	if (!kpm_has(m) || m->size > 8) {
-		kpm_errf(t, "%s.%s: not readable as an integer", m->type, m->name);
+	snprintf(what, sizeof(what), "%s.%s", m->type, m->name);
+	if (!kpm_has(m)) {
+		kpm_errf(t, "%s: not in this kernel's debug info", what);
 		return -1;
 	}
-	snprintf(what, sizeof(what), "%s.%s", m->type, m->name);
-	if (kpm_read(t, base + m->off, b, m->size, what))
+	if (m->bit_size) {
+		first = m->bit_off / 8;
+		nbytes = (m->bit_off % 8 + m->bit_size + 7) / 8;
+	} else {
+		first = m->off;
+		nbytes = m->size;
+	}
+	if (nbytes < 1 || nbytes > 8) {
+		kpm_errf(t, "%s: not readable as an integer (%ld bytes)", what, m->size);
 		return -1;
-	*val = kpm_get(b, 0, m->size);
+	}
+	if (kpm_read(t, base + first, b, nbytes, what))
+		return -1;
+	if (m->bit_size) {
+		struct kpm_member shifted = *m;
+
+		shifted.bit_off = m->bit_off - first * 8;
+		*val = kpm_field(b, &shifted);
+	} else {
+		*val = kpm_get(b, 0, nbytes);
+	}
 	return 0;
+}
+
+long kpm_read_string(struct kpm_target *t, uint64_t addr, char *buf, size_t max,
+		     const char *what)
+{
+	size_t n = 0, chunk;
+	char *nul;
+
+	buf[0] = 0;
+	while (n < max) {
+		/* up to the end of the page: the next one may be missing */
+		chunk = 4096 - ((addr + n) & 4095);
+		if (chunk > max - n)
+			chunk = max - n;
+		if (kpm_read(t, addr + n, buf + n, chunk, what)) {
+			buf[n] = 0;
+			return -1;
+		}
+		nul = memchr(buf + n, 0, chunk);
+		if (nul)
+			return nul - buf;
+		n += chunk;
+	}
+	buf[max] = 0;
+	return max;
 }
 
 int kpm_kptr_ok(uint64_t p)
@@ -119,12 +248,40 @@ int kpm_kptr_ok(uint64_t p)
 	return p >= 0xff00000000000000ULL && p != ~0ULL;
 }
 
-static int list_next(struct kpm_target *t, uint64_t node, long next_off, uint64_t *next)
+/*
+ * One step of a list walk: the next pointer of @node, which must be a
+ * kernel address (never NULL: a list_head's next is its head at the end),
+ * and whose prev must point back at @node.
+ */
+static int list_next(struct kpm_target *t, uint64_t node, long next_off, long prev_off,
+		     uint64_t *next)
 {
-	return kpm_read_u64(t, node + next_off, next, "list entry");
+	uint64_t back;
+
+	if (kpm_read_ptr(t, node + next_off, next, "list entry"))
+		return -1;
+	if (!*next) {
+		kpm_errf(t, "list entry %#" PRIx64 ": next is NULL", node);
+		return -1;
+	}
+	if (!kpm_kptr_ok(*next)) {
+		kpm_errf(t, "list entry %#" PRIx64 ": next %#" PRIx64 " is not a kernel address",
+			 node, *next);
+		return -1;
+	}
+	if (prev_off < 0)
+		return 0;
+	if (kpm_read_ptr(t, *next + prev_off, &back, "list entry"))
+		return -1;
+	if (back != node) {
+		kpm_errf(t, "list entry %#" PRIx64 ": next %#" PRIx64 " has prev %#" PRIx64 ", not %#" PRIx64,
+			 node, *next, back, node);
+		return -1;
+	}
+	return 0;
 }
 
-long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
+long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev_off,
 		   long max, kpm_list_fn fn, void *arg)
 {
 	uint64_t first, node, tortoise, hare;
@@ -132,12 +289,16 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 	int cyclic = 0, broken = 0;
 	char why[KPM_ERRLEN] = "";
 
-	if (kpm_read_u64(t, head + next_off, &first, "list head"))
+	/* the head's own next: the same checks as any other step */
+	if (list_next(t, head, next_off, prev_off, &first)) {
+		kpm_errf(t, "list at %#" PRIx64 ": %.200s", head, t->err);
 		return -1;
+	}
 	/*
 	 * Pass 1 measures the list without visiting it: its length, or where
-	 * it stops being readable, or (Brent) the length lam of a cycle that
-	 * does not pass through the head.
+	 * it stops being valid, or (Brent) the length lam of a cycle that
+	 * does not pass through the head.  Only entries whose successor was
+	 * valid are counted, so that a bad next pointer is never visited.
 	 */
 	tortoise = node = first;
 	while (node != head) {
@@ -146,7 +307,7 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 			break;
 		}
 		n++;
-		if (list_next(t, node, next_off, &node)) {
+		if (list_next(t, node, next_off, prev_off, &node)) {
 			broken = 1;
 			break;
 		}
@@ -165,11 +326,11 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 	if (cyclic) {
 		/* mu: where the cycle starts; hare runs lam entries ahead */
 		tortoise = hare = first;
-		for (i = 0; i < lam && !list_next(t, hare, next_off, &hare); i++)
+		for (i = 0; i < lam && !list_next(t, hare, next_off, -1, &hare); i++)
 			;
 		while (tortoise != hare && mu < max &&
-		       !list_next(t, tortoise, next_off, &tortoise) &&
-		       !list_next(t, hare, next_off, &hare))
+		       !list_next(t, tortoise, next_off, -1, &tortoise) &&
+		       !list_next(t, hare, next_off, -1, &hare))
 			mu++;
 		distinct = mu + lam;
 		snprintf(why, sizeof(why), "cycle not through its head after %ld entries", distinct);
@@ -180,11 +341,11 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 	for (node = first, i = 0; i < distinct; i++) {
 		if (fn && fn(t, node, arg) < 0)
 			return -1;
-		if (i + 1 < distinct && list_next(t, node, next_off, &node))
+		if (i + 1 < distinct && list_next(t, node, next_off, -1, &node))
 			break;
 	}
 	if (why[0]) {
-		kpm_errf(t, "list at %#" PRIx64 ": %s", head, why);
+		kpm_errf(t, "list at %#" PRIx64 ": %.200s", head, why);
 		return -1;
 	}
 	return distinct;
@@ -230,7 +391,7 @@ void kpm_json_begin(struct kpm_json *j, const char *key, char brace)
 {
 	json_key(j, key);
 	fputc(brace, j->fp);
-	if (j->depth < 15)
+	if (j->depth < KPM_JSON_DEPTH - 1)
 		j->depth++;
 	j->first[j->depth] = 1;
 }
@@ -267,7 +428,8 @@ void kpm_json_str(struct kpm_json *j, const char *key, const char *s)
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
 			fprintf(j->fp, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
+		else if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			/* control bytes, and bytes of a hostile dump that are not UTF-8 */
 			fprintf(j->fp, "\\u%04x", (unsigned char)*s);
 		else
 			fputc(*s, j->fp);
@@ -279,6 +441,18 @@ void kpm_json_bool(struct kpm_json *j, const char *key, int v)
 {
 	json_key(j, key);
 	fputs(v ? "true" : "false", j->fp);
+}
+
+void kpm_json_null(struct kpm_json *j, const char *key)
+{
+	json_key(j, key);
+	fputs("null", j->fp);
+}
+
+void kpm_json_raw(struct kpm_json *j, const char *key, const char *json)
+{
+	json_key(j, key);
+	fputs(json, j->fp);
 }
 
 void kpm_json_close(struct kpm_json *j)

@@ -3,10 +3,11 @@
  * kpm decoder core: the narrow "target" interface every front end implements.
  *
  * A target is a kernel image to read: a vmcore in crash, a vmcore or
- * /proc/kcore in drgn.  The decoders never see crash or drgn; they ask the
- * target to read memory, to resolve a symbol, and to give the offset and
- * size of a struct member from the kernel's (or a module's) debug info.
- * Nothing about a kernel structure's layout is compiled into kpm.
+ * /proc/kcore in drgn, a vmcore in kpm-dump.  The decoders never see crash
+ * or drgn; they ask the target to read memory, to resolve a symbol, and to
+ * give the layout of a struct member from the kernel's (or a module's)
+ * debug info.  Nothing about a kernel structure's layout is compiled into
+ * kpm.
  */
 #ifndef KPM_TARGET_H
 #define KPM_TARGET_H
@@ -18,28 +19,37 @@
 #define KPM_ERRLEN 256
 
 struct kpm_target;
+struct kpm_kernel;
+
+/*
+ * Where a member lives: byte offset and size of its storage; for a
+ * bitfield also its first bit (counted from the start of the struct, in
+ * the target's little-endian order) and width, else bit_size is 0.
+ */
+struct kpm_layout {
+	long off;
+	long size;
+	long bit_off;
+	long bit_size;
+};
 
 struct kpm_target_ops {
-	/* Read len bytes at kernel virtual address addr: 0, or -1 with kpm_errf() set. */
+	/* Read len bytes at kernel virtual address addr: 0, or -1. */
 	int (*read)(struct kpm_target *t, uint64_t addr, void *buf, size_t len);
 	/* Address of a global or static symbol (also a module's): 0, or -1. */
 	int (*symbol)(struct kpm_target *t, const char *name, uint64_t *addr);
 	/*
-	 * Offset and size of @member in struct @type: 0, or -1 when absent.
-	 * @type is a struct tag ("nvme_queue"), or "union TAG" for a union.
+	 * Layout of @member in struct @type, also inside anonymous structs and
+	 * unions: 0, or -1 when absent.  @type is a struct tag ("nvme_queue"),
+	 * or "union TAG" for a union.
 	 */
 	int (*member)(struct kpm_target *t, const char *type, const char *member,
-		      long *offset, long *size);
-	/* Bit offset and width of a bitfield member: 0, or -1 when absent. */
-	int (*member_bits)(struct kpm_target *t, const char *type, const char *member,
-			   long *bit_offset, long *bit_size);
+		      struct kpm_layout *out);
 	/* sizeof(struct @type), or -1 when the type is unknown. */
 	long (*type_size)(struct kpm_target *t, const char *type);
 	/* Value of an enumerator: 0, or -1 when unknown. */
 	int (*enum_value)(struct kpm_target *t, const char *name, long *value);
-	/* __per_cpu_offset[cpu]: 0, or -1. */
-	int (*percpu_offset)(struct kpm_target *t, int cpu, uint64_t *off);
-	/* The symbol containing @addr and the offset into it: 0, or -1. */
+	/* The symbol at or below @addr and the offset into it: 0, or -1. */
 	int (*symbol_at)(struct kpm_target *t, uint64_t addr, char *name, size_t len,
 			 uint64_t *offset);
 };
@@ -48,7 +58,13 @@ struct kpm_target {
 	const struct kpm_target_ops *ops;
 	void *priv;
 	char err[KPM_ERRLEN];
+	struct kpm_kernel *kern;	/* core's cache of kernel facts (kernel.c) */
+	long ptr_size;			/* sizeof(void *), 0 until known */
 };
+
+/* Set up a target; kpm_target_done() frees what the core cached in it. */
+void kpm_target_init(struct kpm_target *t, const struct kpm_target_ops *ops, void *priv);
+void kpm_target_done(struct kpm_target *t);
 
 void kpm_errf(struct kpm_target *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -60,53 +76,75 @@ struct kpm_member {
 	int optional;		/* absent in some kernels: decoder copes */
 	long off;		/* -1 when absent */
 	long size;
+	long bit_off;		/* bitfields: see struct kpm_layout */
+	long bit_size;		/* 0: not a bitfield */
 };
 
-#define KPM_MEMBER(ty, m)	{ ty, #m, 0, -1, -1 }
-#define KPM_MEMBER_OPT(ty, m)	{ ty, #m, 1, -1, -1 }
+#define KPM_MEMBER(ty, m)	{ ty, #m, 0, -1, -1, 0, 0 }
+#define KPM_MEMBER_OPT(ty, m)	{ ty, #m, 1, -1, -1, 0, 0 }
 
 /*
  * Resolve every member of a NULL-type-terminated table.  Returns 0, or -1
  * naming the first required member the kernel's debug info lacks.
  */
 int kpm_resolve(struct kpm_target *t, struct kpm_member *tab);
+int kpm_lookup_member(struct kpm_target *t, const char *type, const char *member,
+		      struct kpm_layout *out);
 static inline int kpm_has(const struct kpm_member *m) { return m->off >= 0; }
 
-/* Unsigned little-endian integer of @size bytes (1, 2, 4, 8) from a buffer. */
+/* Unsigned little-endian integer of @size bytes (1..8) from a buffer. */
 uint64_t kpm_get(const void *buf, long off, long size);
-static inline uint64_t kpm_field(const void *obj, const struct kpm_member *m)
-{
-	return kpm_has(m) ? kpm_get(obj, m->off, m->size) : 0;
-}
+/* A member's value from a copy of its object (bitfields extracted). */
+uint64_t kpm_field(const void *obj, const struct kpm_member *m);
+/* Sign-extend a member's value (signed members: int, long, atomic_t). */
+int64_t kpm_sfield(const void *obj, const struct kpm_member *m);
 
+/* Reads name what they read: the error says "@what: cannot read ...". */
 int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
 	     const char *what);
 int kpm_read_u32(struct kpm_target *t, uint64_t addr, uint32_t *val,
 		 const char *what);
-int kpm_symbol_u64(struct kpm_target *t, const char *sym, uint64_t *val);
 int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
 		 const char *what);
+/* An integer of @size bytes (1..8). */
+int kpm_read_uint(struct kpm_target *t, uint64_t addr, long size, uint64_t *val,
+		  const char *what);
+/* A pointer: its size comes from the kernel's debug info. */
+int kpm_read_ptr(struct kpm_target *t, uint64_t addr, uint64_t *val, const char *what);
 int kpm_read_member(struct kpm_target *t, uint64_t base,
 		    const struct kpm_member *m, uint64_t *val);
+/* The unsigned long (pointer-sized) value of a global variable. */
+int kpm_symbol_u64(struct kpm_target *t, const char *sym, uint64_t *val);
+/*
+ * A NUL-terminated string of at most @max bytes (buf has room for
+ * max + 1), read up to its NUL one page at a time, so a short string just
+ * before an unreadable page is still read.  Returns its length, or -1.
+ */
+long kpm_read_string(struct kpm_target *t, uint64_t addr, char *buf, size_t max,
+		     const char *what);
 
 /*
  * A plausible kernel pointer: canonical, in the upper half on x86_64 and
  * arm64.  Garbage pointers in a dump are rejected before they are read.
  */
 int kpm_kptr_ok(uint64_t p);
+/* sizeof(void *) in the target (from debug info; 8 if it cannot say). */
+long kpm_ptr_size(struct kpm_target *t);
 
 /*
  * Bounded walk of a list_head chain starting at head->next: calls fn once
  * for every distinct node until the chain returns to @head, @max nodes
- * were seen, a node cannot be read, or it runs into a cycle that does not
- * pass through @head (found with Brent's algorithm in a first pass, so
- * that the nodes of a cycle are visited once, not until it is noticed).
- * Returns the node count, or -1 with the target's error describing why the
- * walk stopped early (fn has then seen every node reached).
+ * were seen, a node cannot be read, a next pointer is NULL or not a kernel
+ * address, a node's prev does not point back (when @prev_off >= 0), or it
+ * runs into a cycle that does not pass through @head (found with Brent's
+ * algorithm in a first pass, so that the nodes of a cycle are visited
+ * once, not until it is noticed).  Returns the node count, or -1 with the
+ * target's error describing why the walk stopped early (fn has then seen
+ * every valid node reached).  fn returning < 0 stops the walk (-1).
  */
 typedef int (*kpm_list_fn)(struct kpm_target *t, uint64_t node, void *arg);
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
-		   long max, kpm_list_fn fn, void *arg);
+		   long prev_off, long max, kpm_list_fn fn, void *arg);
 
 /*
  * Run a report into a malloc'd buffer (*buf, *len; free() it): front ends
@@ -119,10 +157,11 @@ long kpm_report_mem(struct kpm_target *t, kpm_report_fn fn, const void *arg,
 		    char **buf, size_t *len);
 
 /* JSON output helpers (keys are the kernel's own member names). */
+#define KPM_JSON_DEPTH 32
 struct kpm_json {
 	FILE *fp;
 	int depth;
-	int first[16];
+	int first[KPM_JSON_DEPTH];
 };
 void kpm_json_open(struct kpm_json *j, FILE *fp);
 void kpm_json_begin(struct kpm_json *j, const char *key, char brace);
@@ -132,6 +171,9 @@ void kpm_json_i64(struct kpm_json *j, const char *key, int64_t v);
 void kpm_json_hex(struct kpm_json *j, const char *key, uint64_t v);
 void kpm_json_str(struct kpm_json *j, const char *key, const char *s);
 void kpm_json_bool(struct kpm_json *j, const char *key, int v);
+void kpm_json_null(struct kpm_json *j, const char *key);
+/* A value already rendered as JSON (an object or array of another writer). */
+void kpm_json_raw(struct kpm_json *j, const char *key, const char *json);
 void kpm_json_close(struct kpm_json *j);
 
 #endif

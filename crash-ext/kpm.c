@@ -1,22 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kpm.so: kpm's crash front end.  `extend kpm.so` adds one command per
- * subsystem; each is a thin layer over the decoder core (../core), which
- * reaches the dump only through the target below.
+ * decoder in the core's registry (../core), with its help text and options
+ * from the decoder's descriptor; `kpm` runs the triage.  The decoders reach
+ * the dump only through the target below.
  */
+#include <ctype.h>
 #include "defs.h"
 #include "target.h"
-#include "nvme.h"
-#include "kmemleak.h"
+#include "kpm.h"
 
 /* The target: crash's own readmem, symbol table and gdb's type info. */
 
 static int crash_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len)
 {
-	if (readmem(addr, KVADDR, buf, len, "kpm", RETURN_ON_ERROR | QUIET))
-		return 0;
-	kpm_errf(t, "page not in dump (excluded, or not mapped)");
-	return -1;
+	(void)t;
+	return readmem(addr, KVADDR, buf, len, "kpm", RETURN_ON_ERROR | QUIET) ? 0 : -1;
 }
 
 static int crash_symbol(struct kpm_target *t, const char *name, uint64_t *addr)
@@ -40,52 +39,189 @@ static char *tag(const char *type)
 	return (char *)type;
 }
 
-static int crash_member(struct kpm_target *t, const char *type, const char *member,
-			long *off, long *size)
+/*
+ * What gdb's "ptype /o" says of a struct: every member at the top level
+ * or inside anonymous structs and unions, with its offset and, for a
+ * bitfield, bit position and width.  MEMBER_OFFSET and MEMBER_SIZE cannot
+ * tell a bitfield from a plain member (they give the storage unit), so
+ * each type a command uses is read this way once per command.
+ */
+struct ptype_member {
+	char name[64];
+	long byte, bit, size, width;	/* bit, width: -1, 0 when not a bitfield */
+	int depth;
+};
+
+struct ptype_cache {
+	char type[128];
+	struct ptype_member *m;
+	int n;
+	struct ptype_cache *next;
+};
+
+struct crash_priv {
+	struct ptype_cache *types;
+};
+
+static void ptype_add(struct ptype_cache *c, const struct ptype_member *pm)
 {
-	(void)t;
-	*off = MEMBER_OFFSET(tag(type), (char *)member);
-	if (*off < 0)
-		return -1;
-	*size = MEMBER_SIZE(tag(type), (char *)member);
-	return *size < 0 ? -1 : 0;
+	struct ptype_member *n;
+
+	if (c->n % 64 == 0) {
+		n = realloc(c->m, (c->n + 64) * sizeof(*n));
+		if (!n)
+			return;
+		c->m = n;
+	}
+	c->m[c->n++] = *pm;
 }
 
 /*
- * Bitfields, also inside anonymous structs (union handle_parts): gdb's
- * "ptype /o" prints "byte: bit | size" for each, e.g.
- *   / *    2: 0   |     4 * /        u32 offset : 10;
+ * One line of ptype /o:
+ *   / *     24: 1   |       4 * /    unsigned int is_guest : 1;
+ *   / *      8      |       8 * /    struct list_head *next;
+ *   / *      8      |      24 * /    struct tuv {          (a nested type)
+ *                                  } name;                 (its end)
  */
-static int crash_member_bits(struct kpm_target *t, const char *type, const char *member,
-			     long *bit_offset, long *bit_size)
+static void ptype_line(struct ptype_cache *c, char *line, int *depth, int *start)
 {
-	char cmd[BUFSIZE], line[BUFSIZE], name[BUFSIZE];
-	long byte, bit, width;
-	int found = 0;
-	char *decl;
+	struct ptype_member pm;
+	char *decl, *colon, *p, *q;
+	long byte, bit = -1, size;
+	int k;
 
-	(void)t;
+	memset(&pm, 0, sizeof(pm));
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '}') {
+		/* end of a nested type: an anonymous one's members belong to us */
+		for (q = p + 1; *q == ' '; q++)
+			;
+		if (*depth > 0) {
+			if (*q == ';') {
+				for (k = start[*depth]; k < c->n; k++)
+					c->m[k].depth = *depth - 1;
+			} else {
+				c->n = start[*depth];	/* a named member's members are not ours */
+			}
+			(*depth)--;
+		}
+		return;
+	}
+	decl = strstr(line, "*/");
+	if (strncmp(p, "/*", 2) || !decl)
+		return;
+	if (sscanf(p + 2, " %ld: %ld |", &byte, &bit) != 2) {
+		bit = -1;
+		if (sscanf(p + 2, " %ld | %ld", &byte, &size) != 2)
+			byte = -1;	/* a union member: no offset column */
+	}
+	q = strchr(p, '|');
+	if (!q || sscanf(q + 1, " %ld", &size) != 1)
+		size = -1;
+	decl += 2;
+	k = strlen(decl);
+	while (k && (decl[k - 1] == '\n' || decl[k - 1] == ' '))
+		decl[--k] = 0;
+	if (k && decl[k - 1] == '{') {
+		if (*depth < 31) {
+			(*depth)++;
+			start[*depth] = c->n;
+		}
+		return;
+	}
+	if (!k || decl[k - 1] != ';')
+		return;
+	decl[--k] = 0;
+	colon = strrchr(decl, ':');
+	if (colon && bit >= 0) {
+		pm.width = strtol(colon + 1, NULL, 10);
+		*colon = 0;
+	}
+	/* the name: the last identifier of the declaration (arrays: before '[') */
+	if ((p = strchr(decl, '[')))
+		*p = 0;
+	k = strlen(decl);
+	while (k && decl[k - 1] == ' ')
+		decl[--k] = 0;
+	for (p = decl + k; p > decl && (isalnum((unsigned char)p[-1]) || p[-1] == '_'); p--)
+		;
+	if (!*p || byte < 0)
+		return;
+	snprintf(pm.name, sizeof(pm.name), "%s", p);
+	pm.byte = byte;
+	pm.bit = bit;
+	pm.size = size;
+	pm.depth = *depth;
+	ptype_add(c, &pm);
+}
+
+static struct ptype_cache *ptype(struct kpm_target *t, const char *type)
+{
+	struct crash_priv *cp = t->priv;
+	struct ptype_cache *c;
+	char cmd[BUFSIZE], line[BUFSIZE];
+	int depth = 0, start[32] = { 0 };
+
+	for (c = cp->types; c; c = c->next)
+		if (!strcmp(c->type, type))
+			return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	snprintf(c->type, sizeof(c->type), "%s", type);
+	c->next = cp->types;
+	cp->types = c;
 	snprintf(cmd, sizeof(cmd), "ptype /o %s %s",
 		 strncmp(type, "union ", 6) ? "struct" : "union", tag(type));
 	open_tmpfile();
-	if (!gdb_pass_through(cmd, pc->tmpfile, GNU_RETURN_ON_ERROR)) {
-		close_tmpfile();
-		return -1;
-	}
-	rewind(pc->tmpfile);
-	while (!found && fgets(line, sizeof(line), pc->tmpfile)) {
-		decl = strstr(line, "*/");
-		if (!decl || sscanf(line, " /* %ld: %ld |", &byte, &bit) != 2)
-			continue;
-		if (sscanf(decl + 2, " %*s %[A-Za-z0-9_] : %ld;", name, &width) == 2 &&
-		    !strcmp(name, member)) {
-			*bit_offset = byte * 8 + bit;
-			*bit_size = width;
-			found = 1;
-		}
+	if (gdb_pass_through(cmd, pc->tmpfile, GNU_RETURN_ON_ERROR)) {
+		rewind(pc->tmpfile);
+		/* the first line opens the type itself */
+		if (fgets(line, sizeof(line), pc->tmpfile))
+			while (fgets(line, sizeof(line), pc->tmpfile))
+				ptype_line(c, line, &depth, start);
 	}
 	close_tmpfile();
-	return found ? 0 : -1;
+	return c;
+}
+
+static const struct ptype_member *ptype_member(struct kpm_target *t, const char *type,
+					       const char *member)
+{
+	struct ptype_cache *c = ptype(t, type);
+	int i;
+
+	for (i = 0; c && i < c->n; i++)
+		if (c->m[i].depth == 0 && !strcmp(c->m[i].name, member))
+			return &c->m[i];
+	return NULL;
+}
+
+static int crash_member(struct kpm_target *t, const char *type, const char *member,
+			struct kpm_layout *out)
+{
+	const struct ptype_member *pm = ptype_member(t, type, member);
+	long off = MEMBER_OFFSET(tag(type), (char *)member);
+	long size = MEMBER_SIZE(tag(type), (char *)member);
+
+	if (pm && pm->bit >= 0) {
+		out->bit_off = pm->byte * 8 + pm->bit;
+		out->bit_size = pm->width;
+		out->off = out->bit_off / 8;
+		out->size = pm->size > 0 ? pm->size : size;
+		return 0;
+	}
+	if (off < 0 || size < 0) {
+		/* inside an anonymous struct or union: gdb's own offsets */
+		if (!pm)
+			return -1;
+		off = pm->byte;
+		size = pm->size;
+	}
+	out->off = off;
+	out->size = size;
+	return 0;
 }
 
 static long crash_type_size(struct kpm_target *t, const char *type)
@@ -115,276 +251,106 @@ static int crash_enum_value(struct kpm_target *t, const char *name, long *value)
 	return enumerator_value((char *)name, value) ? 0 : -1;
 }
 
-static int crash_percpu_offset(struct kpm_target *t, int cpu, uint64_t *off)
-{
-	if (cpu < 0 || cpu >= kt->cpus || cpu >= NR_CPUS) {
-		kpm_errf(t, "cpu %d out of range", cpu);
-		return -1;
-	}
-	*off = kt->__per_cpu_offset[cpu];
-	return 0;
-}
-
 static const struct kpm_target_ops crash_ops = {
 	.read = crash_read,
 	.symbol = crash_symbol,
 	.member = crash_member,
-	.member_bits = crash_member_bits,
 	.type_size = crash_type_size,
 	.enum_value = crash_enum_value,
-	.percpu_offset = crash_percpu_offset,
 	.symbol_at = crash_symbol_at,
 };
 
-static void crash_target(struct kpm_target *t)
+static void crash_target_done(struct kpm_target *t, struct crash_priv *cp)
 {
-	memset(t, 0, sizeof(*t));
-	t->ops = &crash_ops;
+	struct ptype_cache *c, *n;
+
+	for (c = cp->types; c; c = n) {
+		n = c->next;
+		free(c->m);
+		free(c);
+	}
+	kpm_target_done(t);
 }
 
 /*
  * crash's fp is unbuffered: a report written straight to it costs a
  * write() per character.  Render into memory, hand crash one fwrite().
  */
-static long run_report(struct kpm_target *t, kpm_report_fn fn, const void *arg)
+struct run {
+	const struct kpm_decoder *d;
+	int argc;
+	char **argv;
+};
+
+static long run_fn(struct kpm_target *t, FILE *out, const void *arg)
 {
+	const struct run *r = arg;
+
+	return kpm_run(t, out, r->d, r->argc, r->argv);
+}
+
+/* The crash command name of a decoder: the triage is `kpm`. */
+static const char *crash_name(const struct kpm_decoder *d)
+{
+	return strcmp(d->name, "triage") ? d->name : "kpm";
+}
+
+/* Every command: the decoder is the one whose crash name crash called. */
+static void cmd_kpm_decoder(void)
+{
+	const struct kpm_decoder *const *dp;
+	const struct kpm_decoder *d = NULL;
+	struct crash_priv cp = { NULL };
+	struct kpm_target t;
+	struct run r;
 	char *buf;
 	size_t len;
 	long ret;
 
-	ret = kpm_report_mem(t, fn, arg, &buf, &len);
+	for (dp = kpm_decoders(); *dp; dp++)
+		if (!strcmp(crash_name(*dp), pc->curcmd))
+			d = *dp;
+	if (!d)
+		error(FATAL, "no kpm decoder named %s\n", pc->curcmd);
+	kpm_target_init(&t, &crash_ops, &cp);
+	r.d = d;
+	r.argc = argcnt;
+	r.argv = args;
+	ret = kpm_report_mem(&t, run_fn, &r, &buf, &len);
 	if (buf)
 		fwrite(buf, 1, len, fp);
 	free(buf);
-	return ret;
-}
-
-static long nvme_report(struct kpm_target *t, FILE *out, const void *flags)
-{
-	return kpm_nvme_report(t, out, *(const unsigned int *)flags);
-}
-
-static long kmemleak_report(struct kpm_target *t, FILE *out, const void *filter)
-{
-	return kpm_kmemleak_report(t, out, filter);
-}
-
-/* nvmeq */
-
-static char *help_nvmeq[] = {
-	"nvmeq",
-	"NVMe PCI controllers, queues, and completions the driver would reject",
-	"[-c | -C] [-s] [-j]",
-	"  Finds every controller bound to the nvme (PCI) driver and prints, first,",
-	"  every completion queue entry that is new for the queue's current phase",
-	"  but whose command id names no live request: a tag beyond the tag set, a",
-	"  tag without a request, or a generation counter (command id bits 15:12)",
-	"  that differs from the request's, which is what a controller that",
-	"  completed a command twice leaves behind.  Then one line per queue",
-	"  (admin queue 0 and every I/O queue) with the kernel's nvme_queue fields.",
-	"",
-	"  Works with nvme built in, or as a module once its debug info is loaded",
-	"  with \"mod -s nvme\" (and \"mod -s nvme_core\").",
-	"",
-	"    -c  decode the CQ ring around cq_head: command id split into genctr",
-	"        and tag, status, sq_head, sq_id, phase, whether the entry is new",
-	"        for the current phase, and for new entries the request the tag",
-	"        maps to, its genctr and state.",
-	"    -C  like -c, every slot of the ring.",
-	"    -s  decode the submission queue entries before sq_tail: opcode, command",
-	"        id, nsid, and for reads and writes slba and length in blocks.",
-	"    -j  print the same as JSON; queue keys are struct nvme_queue's members.",
-	"",
-	"  An object that cannot be read (a page excluded from the dump, a garbage",
-	"  pointer) is reported on one line and the walk goes on.",
-	"\nEXAMPLE",
-	"  A controller that posted a second completion for command id 0xc000:",
-	"",
-	"    crash> nvmeq",
-	"    NVME DIAGNOSIS",
-	"      nvme0 qid 2 cq slot 365 (cq_head): duplicate completion, command_id 0xc000 (genctr 12, tag 0)",
-	"        request ffff9d8602dc0000 for tag 0 has genctr 13 (nvme_request.genctr 109), state IDLE: it already completed",
-	"        the same command id was already consumed from slot 364",
-	"",
-	"    NVME_DEV          NAME    PCI_DEVICE    ONLINE_QUEUES",
-	"    ffff9d8600a90000  nvme0   0000:00:04.0  3",
-	"      QID  NVME_QUEUE        DEPTH  SQ_TAIL  LAST_SQ_TAIL  CQ_HEAD  CQ_PHASE  CQ_VECTOR  PENDING  BAD  SQ_DMA_ADDR  CQ_DMA_ADDR  FLAGS",
-	"        0  ffff9d86002b7000     32       18            18       17         1          0        0    0      2d07000      2d06000  ENABLED",
-	"        1  ffff9d86002b70c0   1024      364           364      364         1          1        0    0      2d30000      21d4000  ENABLED",
-	"        2  ffff9d86002b7180   1024      365           365      365         1          2        1    1      2d40000      2194000  ENABLED",
-	"",
-	"  The CQ ring around cq_head of the queue that holds it:",
-	"",
-	"    crash> nvmeq -c",
-	"    ...",
-	"      nvme queue 2 CQ ring at ffff9d8602194000 (cq_head 365, cq_phase 1):",
-	"        SLOT  COMMAND_ID  GENCTR   TAG  STATUS  SQ_HEAD  SQ_ID  P  ENTRY     REQUEST           RQ_GENCTR  RQ_STATE   VERDICT",
-	"         362      0xa000      10     0       0      363      2  1  consumed  ",
-	"         363      0xb000      11     0       0      364      2  1  consumed  ",
-	"         364      0xc000      12     0       0      365      2  1  consumed  ",
-	"      -> 365      0xc000      12     0       0      365      2  1  NEW       ffff9d8602dc0000         13  IDLE       stale genctr",
-	"         366           0       0     0       0        0      0  0  empty     ",
-	"    ...",
-	NULL
-};
-
-static void cmd_nvmeq(void)
-{
-	struct kpm_target t;
-	unsigned int flags = 0;
-	int c;
-
-	while ((c = getopt(argcnt, args, "cCsj")) != EOF) {
-		switch (c) {
-		case 'c':
-			flags |= KPM_NVME_CQES;
-			break;
-		case 'C':
-			flags |= KPM_NVME_ALLCQ;
-			break;
-		case 's':
-			flags |= KPM_NVME_SQES;
-			break;
-		case 'j':
-			flags |= KPM_NVME_JSON;
-			break;
-		default:
-			argerrs++;
-			break;
-		}
-	}
-	if (argerrs || args[optind])
-		cmd_usage(pc->curcmd, SYNOPSIS);
-
-	crash_target(&t);
-	if (run_report(&t, nvme_report, &flags) < 0)
+	if (ret == -2) {
+		/* the core's words, then crash's usage */
 		error(INFO, "%s\n", t.err);
-}
-
-/* kmemleak */
-
-static char *help_kmemleak[] = {
-	"kmemleak",
-	"kmemleak objects, leaks and per-CPU leaks, from kmemleak's own bookkeeping",
-	"[-p] [-l] [-c comm] [-s minsize] [-a address] [-x] [-j] [-S]",
-	"  Reads every struct kmemleak_object on kmemleak's object_list and counts",
-	"  the search trees (object_tree_root, object_phys_tree_root and, where the",
-	"  kernel tracks per-CPU allocations, object_percpu_tree_root).  Prints a",
-	"  summary first: objects by kind, reported leaks, and the allocation",
-	"  backtraces that leaked the most bytes; then each selected object the way",
-	"  /sys/kernel/debug/kmemleak shows it, plus kmemleak's bookkeeping: flags,",
-	"  count/min_count, the stored checksum and the checksum recomputed from the",
-	"  dump with the kernel's crc32 (for a per-CPU object over every possible",
-	"  CPU), and the allocation backtrace from the stack depot.",
-	"",
-	"    -p  per-CPU objects only (OBJECT_PERCPU).",
-	"    -l  reported leaks only (OBJECT_REPORTED): what the kernel's own",
-	"        kmemleak report listed.",
-	"    -c  objects allocated by this comm.",
-	"    -s  objects of at least this many bytes.",
-	"    -a  the object whose memory block contains this address (a per-CPU",
-	"        address matches the object of its __percpu pointer).",
-	"    -x  hex dump of the first 32 bytes, per CPU for per-CPU objects.",
-	"    -j  JSON; object keys are struct kmemleak_object's members.",
-	"    -S  the summary only.",
-	"\nEXAMPLE",
-	"  The leaks the kmemleak-test module left, the per-CPU one with its bytes:",
-	"",
-	"    crash> kmemleak -l -p -x",
-	"    KMEMLEAK SUMMARY",
-	"      object_list: 18613 objects: 18377 virtual, 34 phys, 202 per-CPU",
-	"      trees: object_tree_root 18377 object_phys_tree_root 34 object_percpu_tree_root 202",
-	"      reported leaks: 14 (13 virtual, 0 phys, 1 per-CPU), as /sys/kernel/debug/kmemleak lists them",
-	"      unreferenced at the last scan: 14; reported earlier but referenced again: 0",
-	"      largest leakers (reported, by allocation backtrace):",
-	"             BYTES  OBJECTS  HANDLE      ALLOCATED BY",
-	"              4096        1  0x054d0020  0xffffffffc0160111",
-	"              4096        1  0x05550020  0xffffffffc0160136",
-	"              4096        1  0x057a0020  0xffffffffc016014f",
-	"              4096        1  0x059f0020  0xffffffffc0160168",
-	"              4096        1  0x05c40020  0xffffffffc0160181",
-	"",
-	"    unreferenced object 0x24434 (size 64):",
-	"      comm \"insmod\", pid 43, jiffies 4294893316 (age 11.576s)",
-	"      kmemleak_object ffff8b1982143a50 percpu flags ALLOCATED|REPORTED|PERCPU count 0 min_count 1",
-	"      checksum 0x00000000 recomputed 0x00000000 (chained over cpus): ok",
-	"      hex dump (first 32 bytes on cpu 0):",
-	"        00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................",
-	"        00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................",
-	"      hex dump (first 32 bytes on cpu 1):",
-	"        00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................",
-	"        00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................",
-	"      backtrace (handle 0x6260020):",
-	"        [<ffffffffbbcc08a7>] pcpu_alloc+0x458",
-	"        [<ffffffffbbcc0972>] __alloc_percpu+0x10",
-	"        [<ffffffffc01602ab>] 0xffffffffc01602ab",
-	"        [<ffffffffbbc00729>] do_one_initcall+0x7a",
-	"        [<ffffffffbbc87d48>] do_init_module+0x4a",
-	"        [<ffffffffbbc896a2>] load_module+0x1712",
-	"        [<ffffffffbbc8999e>] __do_sys_finit_module+0xa4",
-	"        [<ffffffffbbc899ea>] __x64_sys_finit_module+0x13",
-	"        [<ffffffffbbc01e69>] x64_sys_call+0xbc2",
-	"        [<ffffffffbbe6abec>] do_syscall_64+0x3d",
-	"        [<ffffffffbc0000af>] entry_SYSCALL_64_after_hwframe+0x4b",
-	NULL
-};
-
-static void cmd_kmemleak(void)
-{
-	struct kpm_target t;
-	struct kpm_kmemleak_filter f = { 0 };
-	int c;
-
-	while ((c = getopt(argcnt, args, "plc:s:a:xjS")) != EOF) {
-		switch (c) {
-		case 'p':
-			f.flags |= KPM_KML_PERCPU;
-			break;
-		case 'l':
-			f.flags |= KPM_KML_LEAKS;
-			break;
-		case 'c':
-			f.flags |= KPM_KML_COMM;
-			f.comm = optarg;
-			break;
-		case 's':
-			f.flags |= KPM_KML_MINSIZE;
-			f.min_size = stol(optarg, FAULT_ON_ERROR, NULL);
-			break;
-		case 'a':
-			f.flags |= KPM_KML_ADDR;
-			f.addr = htol(optarg, FAULT_ON_ERROR, NULL);
-			break;
-		case 'x':
-			f.flags |= KPM_KML_HEX;
-			break;
-		case 'j':
-			f.flags |= KPM_KML_JSON;
-			break;
-		case 'S':
-			f.flags |= KPM_KML_SUMMARY;
-			break;
-		default:
-			argerrs++;
-			break;
-		}
-	}
-	if (argerrs || args[optind])
+		crash_target_done(&t, &cp);
 		cmd_usage(pc->curcmd, SYNOPSIS);
-
-	crash_target(&t);
-	if (run_report(&t, kmemleak_report, &f) < 0)
+		return;
+	}
+	if (ret < 0)
 		error(INFO, "%s\n", t.err);
+	crash_target_done(&t, &cp);
 }
 
-static struct command_table_entry command_table[] = {
-	{ "nvmeq", cmd_nvmeq, help_nvmeq, 0 },
-	{ "kmemleak", cmd_kmemleak, help_kmemleak, 0 },
-	{ NULL },
-};
+static struct command_table_entry *command_table;
 
 void __attribute__((constructor)) kpm_init(void)
 {
+	const struct kpm_decoder *const *d = kpm_decoders();
+	int n = 0, i;
+
+	while (d[n])
+		n++;
+	command_table = calloc(n + 1, sizeof(*command_table));
+	if (!command_table)
+		return;
+	for (i = 0; i < n; i++) {
+		command_table[i].name = (char *)crash_name(d[i]);
+		command_table[i].func = cmd_kpm_decoder;
+		command_table[i].help_data = kpm_crash_help(d[i]);
+		if (command_table[i].help_data)
+			command_table[i].help_data[0] = command_table[i].name;
+	}
 	register_extension(command_table);
 }
 

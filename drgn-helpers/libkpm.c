@@ -2,23 +2,24 @@
 /*
  * libkpm.so: the decoder core for front ends that are not C (drgn's
  * Python).  The target is a table of callbacks supplied by the caller;
- * reports come back as malloc'd strings (free with kpm_free()).
+ * everything else (which decoders exist, their options, help and object
+ * iterators) comes from the core's registry, so the Python side copies no
+ * flag or option by hand.  Strings come back malloc'd (free with
+ * kpm_free()).
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include "target.h"
-#include "nvme.h"
-#include "kmemleak.h"
+#include "kpm.h"
 
 struct kpm_callbacks {
 	int (*read)(uint64_t addr, void *buf, size_t len);
 	int (*symbol)(const char *name, uint64_t *addr);
-	int (*member)(const char *type, const char *member, long *off, long *size);
-	int (*member_bits)(const char *type, const char *member, long *bit_off, long *bit_size);
+	/* off, size, bit_off, bit_size */
+	int (*member)(const char *type, const char *member, long *layout);
 	long (*type_size)(const char *type);
 	int (*enum_value)(const char *name, long *value);
-	int (*percpu_offset)(int cpu, uint64_t *off);
 	int (*symbol_at)(uint64_t addr, char *name, size_t len, uint64_t *off);
 };
 
@@ -26,10 +27,7 @@ struct kpm_callbacks {
 
 static int cb_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len)
 {
-	if (CB(t)->read(addr, buf, len) == 0)
-		return 0;
-	kpm_errf(t, "page not in dump (excluded, or not mapped)");
-	return -1;
+	return CB(t)->read(addr, buf, len);
 }
 
 static int cb_symbol(struct kpm_target *t, const char *name, uint64_t *addr)
@@ -38,15 +36,17 @@ static int cb_symbol(struct kpm_target *t, const char *name, uint64_t *addr)
 }
 
 static int cb_member(struct kpm_target *t, const char *type, const char *member,
-		     long *off, long *size)
+		     struct kpm_layout *out)
 {
-	return CB(t)->member(type, member, off, size);
-}
+	long l[4] = { 0 };
 
-static int cb_member_bits(struct kpm_target *t, const char *type, const char *member,
-			  long *bit_off, long *bit_size)
-{
-	return CB(t)->member_bits(type, member, bit_off, bit_size);
+	if (CB(t)->member(type, member, l))
+		return -1;
+	out->off = l[0];
+	out->size = l[1];
+	out->bit_off = l[2];
+	out->bit_size = l[3];
+	return 0;
 }
 
 static int cb_symbol_at(struct kpm_target *t, uint64_t addr, char *name, size_t len,
@@ -65,28 +65,14 @@ static int cb_enum_value(struct kpm_target *t, const char *name, long *value)
 	return CB(t)->enum_value(name, value);
 }
 
-static int cb_percpu_offset(struct kpm_target *t, int cpu, uint64_t *off)
-{
-	return CB(t)->percpu_offset(cpu, off);
-}
-
 static const struct kpm_target_ops cb_ops = {
 	.read = cb_read,
 	.symbol = cb_symbol,
 	.member = cb_member,
-	.member_bits = cb_member_bits,
 	.type_size = cb_type_size,
 	.enum_value = cb_enum_value,
-	.percpu_offset = cb_percpu_offset,
 	.symbol_at = cb_symbol_at,
 };
-
-static void cb_target(struct kpm_target *t, const struct kpm_callbacks *cb)
-{
-	memset(t, 0, sizeof(*t));
-	t->ops = &cb_ops;
-	t->priv = (void *)cb;
-}
 
 static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
 {
@@ -94,81 +80,130 @@ static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", t->err);
 }
 
-/* Run a report into a malloc'd string (*out); -1 with err on failure. */
-static long report_str(const struct kpm_callbacks *cb, kpm_report_fn fn, const void *arg,
-		       char **out, char *err, size_t errlen)
+struct run {
+	const struct kpm_decoder *d;
+	int argc;
+	char *const *argv;
+};
+
+static long run_fn(struct kpm_target *t, FILE *fp, const void *arg)
+{
+	const struct run *r = arg;
+
+	return kpm_run(t, fp, r->d, r->argc, r->argv);
+}
+
+/*
+ * Run a command (argv[0] is its name) into a malloc'd string (*out).
+ * Returns the report's result, -1 (failed) or -2 (bad arguments) with err.
+ */
+long kpm_run_str(const struct kpm_callbacks *cb, int argc, char *const *argv, char **out,
+		 char *err, size_t errlen)
 {
 	struct kpm_target t;
+	struct run r;
 	size_t len;
 	long ret;
 
-	cb_target(&t, cb);
-	ret = kpm_report_mem(&t, fn, arg, out, &len);
+	*out = NULL;
+	r.d = argc > 0 ? kpm_decoder(argv[0]) : NULL;
+	if (!r.d) {
+		snprintf(err, errlen, "no command %s", argc > 0 ? argv[0] : "");
+		return -2;
+	}
+	r.argc = argc;
+	r.argv = argv;
+	kpm_target_init(&t, &cb_ops, (void *)cb);
+	ret = kpm_report_mem(&t, run_fn, &r, out, &len);
 	if (ret < 0)
 		copy_err(&t, err, errlen);
+	kpm_target_done(&t);
 	return ret;
 }
 
-static long nvme_report(struct kpm_target *t, FILE *fp, const void *flags)
+static char *render(void (*fn)(FILE *, const struct kpm_decoder *, const char *),
+		    const char *name, const char *prefix)
 {
-	return kpm_nvme_report(t, fp, *(const unsigned int *)flags);
+	const struct kpm_decoder *d = kpm_decoder(name);
+	char *buf = NULL;
+	size_t len;
+	FILE *fp;
+
+	if (!d || !(fp = open_memstream(&buf, &len)))
+		return NULL;
+	fn(fp, d, prefix);
+	fclose(fp);
+	return buf;
 }
 
-static long kmemleak_report(struct kpm_target *t, FILE *fp, const void *filter)
+char *kpm_help_str(const char *name, const char *prefix)
 {
-	return kpm_kmemleak_report(t, fp, filter);
+	return render(kpm_help, name, prefix);
 }
 
-/* Returns the number of bad completions, or -1 (err says why). */
-int kpm_nvme_report_str(const struct kpm_callbacks *cb, unsigned int flags,
-			char **out, char *err, size_t errlen)
+char *kpm_usage_str(const char *name, const char *prefix)
 {
-	return report_str(cb, nvme_report, &flags, out, err, errlen);
+	return render(kpm_usage, name, prefix);
 }
 
-long kpm_nvme_devs_cb(const struct kpm_callbacks *cb, uint64_t *devs, long max,
-		      char *err, size_t errlen)
+/* "name\tsummary\n" for every decoder */
+char *kpm_list_str(void)
 {
+	const struct kpm_decoder *const *d;
+	char *buf = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (!fp)
+		return NULL;
+	for (d = kpm_decoders(); *d; d++)
+		fprintf(fp, "%s\t%s\n", (*d)->name, (*d)->summary);
+	fclose(fp);
+	return buf;
+}
+
+/* "kind\tctype\tparent\n" for each object iterator of a decoder */
+char *kpm_objects_str(const char *name)
+{
+	const struct kpm_decoder *d = kpm_decoder(name);
+	const struct kpm_objects *o;
+	char *buf = NULL;
+	size_t len;
+	FILE *fp;
+
+	if (!d || !(fp = open_memstream(&buf, &len)))
+		return NULL;
+	for (o = d->objects; o && o->kind; o++)
+		fprintf(fp, "%s\t%s\t%s\n", o->kind, o->ctype, o->parent ? o->parent : "");
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * Addresses of a decoder's objects of one kind: the count that exists (the
+ * caller asks again with a larger array when it exceeds max), or -1 with
+ * err.  A walk that stopped early returns what it found with err set.
+ */
+long kpm_objects_cb(const struct kpm_callbacks *cb, const char *name, const char *kind,
+		    uint64_t parent, uint64_t *out, long max, char *err, size_t errlen)
+{
+	const struct kpm_decoder *d = kpm_decoder(name);
+	const struct kpm_objects *o;
 	struct kpm_target t;
 	long n;
 
-	cb_target(&t, cb);
-	n = kpm_nvme_devs(&t, devs, max);
+	err[0] = 0;
+	for (o = d ? d->objects : NULL; o && o->kind; o++)
+		if (!strcmp(o->kind, kind))
+			break;
+	if (!o || !o->kind) {
+		snprintf(err, errlen, "%s has no objects of kind %s", name, kind);
+		return -1;
+	}
+	kpm_target_init(&t, &cb_ops, (void *)cb);
+	n = o->fn(&t, parent, out, max);
 	copy_err(&t, err, errlen);
-	return n;
-}
-
-long kpm_nvme_queues_cb(const struct kpm_callbacks *cb, uint64_t dev, uint64_t *queues,
-			long max, char *err, size_t errlen)
-{
-	struct kpm_target t;
-	long n;
-
-	cb_target(&t, cb);
-	n = kpm_nvme_queues(&t, dev, queues, max);
-	copy_err(&t, err, errlen);
-	return n;
-}
-
-/* kmemleak: flags as in core/kmemleak.h; returns objects shown or -1. */
-long kpm_kmemleak_report_str(const struct kpm_callbacks *cb, unsigned int flags,
-			     const char *comm, uint64_t min_size, uint64_t addr,
-			     char **out, char *err, size_t errlen)
-{
-	struct kpm_kmemleak_filter f = { flags, comm, min_size, addr };
-
-	return report_str(cb, kmemleak_report, &f, out, err, errlen);
-}
-
-long kpm_kmemleak_objects_cb(const struct kpm_callbacks *cb, uint64_t *objs, long max,
-			     char *err, size_t errlen)
-{
-	struct kpm_target t;
-	long n;
-
-	cb_target(&t, cb);
-	n = kpm_kmemleak_objects(&t, objs, max);
-	copy_err(&t, err, errlen);
+	kpm_target_done(&t);
 	return n;
 }
 

@@ -2,8 +2,11 @@
 /*
  * kpm-dump: kpm's decoders without crash or drgn.
  *
- *   kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... nvmeq [-c|-C] [-s] [-j]
- *   kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... kmemleak [options]
+ *   kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... COMMAND [OPTIONS]
+ *   kpm-dump help [COMMAND]
+ *
+ * COMMAND is any decoder of the core's registry (triage, nvmeq, kmemleak,
+ * ...), with the options, help and errors the registry gives it.
  *
  * The third front end on the decoder core: memory through libkdumpfile
  * (its own Linux address translation from VMCOREINFO), types from DWARF
@@ -26,8 +29,7 @@
 #include <elfutils/libdwfl.h>
 #include <libkdumpfile/kdumpfile.h>
 #include "target.h"
-#include "nvme.h"
-#include "kmemleak.h"
+#include "kpm.h"
 
 #define MAX_MODULES	1024
 #define MAX_MODSYMS	(1 << 20)
@@ -229,10 +231,10 @@ static int dump_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len)
 {
 	size_t got = len;
 
+	(void)t;
 	if (kdump_read(D(t)->kd, KDUMP_KVADDR, addr, buf, &got) == KDUMP_OK && got == len)
 		return 0;
-	kpm_errf(t, "%s", kdump_get_err(D(t)->kd));
-	return -1;
+	return -1;	/* the core says "page not in dump", as in crash and drgn */
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -287,29 +289,20 @@ static int dump_symbol_at(struct kpm_target *t, uint64_t addr, char *name, size_
 	return 0;
 }
 
-static int dump_member(struct kpm_target *t, const char *type, const char *member, long *off, long *size)
+static int dump_member(struct kpm_target *t, const char *type, const char *member,
+		       struct kpm_layout *out)
 {
 	struct entry *e = lookup(D(t), type, 0);
 	Dwarf_Die mt;
 	long bitpos;
-
-	if (!e || find_member(&e->die, member, 0, &bitpos, &mt) < 0)
-		return -1;
-	*off = bitpos / 8;
-	*size = type_bytes(&mt);
-	return 0;
-}
-
-static int dump_member_bits(struct kpm_target *t, const char *type, const char *member,
-			    long *bit_off, long *bit_size)
-{
-	struct entry *e = lookup(D(t), type, 0);
-	Dwarf_Die mt;
 	int bits;
 
-	if (!e || (bits = find_member(&e->die, member, 0, bit_off, &mt)) < 0)
+	if (!e || (bits = find_member(&e->die, member, 0, &bitpos, &mt)) < 0)
 		return -1;
-	*bit_size = bits ? bits : type_bytes(&mt) * 8;
+	out->off = bitpos / 8;
+	out->size = type_bytes(&mt);
+	out->bit_off = bits ? bitpos : 0;
+	out->bit_size = bits;
 	return 0;
 }
 
@@ -330,23 +323,12 @@ static int dump_enum_value(struct kpm_target *t, const char *name, long *value)
 	return 0;
 }
 
-static int dump_percpu_offset(struct kpm_target *t, int cpu, uint64_t *off)
-{
-	uint64_t base;
-
-	if (dump_symbol(t, "__per_cpu_offset", &base))
-		return -1;
-	return kpm_read_u64(t, base + 8 * (uint64_t)cpu, off, "__per_cpu_offset");
-}
-
 static const struct kpm_target_ops dump_ops = {
 	.read = dump_read,
 	.symbol = dump_symbol,
 	.member = dump_member,
-	.member_bits = dump_member_bits,
 	.type_size = dump_type_size,
 	.enum_value = dump_enum_value,
-	.percpu_offset = dump_percpu_offset,
 	.symbol_at = dump_symbol_at,
 };
 
@@ -411,10 +393,14 @@ static int load_vmlinux_syms(struct dump *d, const char *path, uint64_t offset)
  * struct mod_kallsyms { symtab, num_symtab, strtab }.  Its st_value are
  * final addresses.
  */
-enum { MK_LIST, MK_KALLSYMS, MK_SYMTAB, MK_NUM, MK_STRTAB, MK_NEXT, MK_NR };
+enum { MK_LIST, MK_KALLSYMS, MK_SYMTAB, MK_NUM, MK_STRTAB, MK_NEXT, MK_PREV, MK_NR };
+
+/* KSYM_NAME_LEN: 128 until v6.1, 512 from v6.1 (include/linux/kallsyms.h). */
+#define KSYM_NAME_LEN	512
 
 struct modsyms {
 	struct dump *d;
+	long lost;		/* symbols whose name could not be read */
 	struct kpm_member m[MK_NR + 1];
 };
 
@@ -423,7 +409,7 @@ static int module_syms(struct kpm_target *t, uint64_t node, void *arg)
 	struct modsyms *ms = arg;
 	uint64_t mod = node - ms->m[MK_LIST].off, ks, symtab, num, strtab, i;
 	unsigned char es[sizeof(Elf64_Sym)];
-	char name[128];
+	char name[KSYM_NAME_LEN + 1];
 
 	if (kpm_read_member(t, mod, &ms->m[MK_KALLSYMS], &ks) || !ks ||
 	    kpm_read_member(t, ks, &ms->m[MK_SYMTAB], &symtab) ||
@@ -439,9 +425,11 @@ static int module_syms(struct kpm_target *t, uint64_t node, void *arg)
 		type = ELF64_ST_TYPE(s->st_info);
 		if (type == STT_SECTION || type == STT_FILE || !s->st_value)
 			continue;
-		if (kpm_read(t, strtab + s->st_name, name, sizeof(name) - 1, "module strtab"))
+		/* to the NUL, a page at a time: a short name before a missing page is kept */
+		if (kpm_read_string(t, strtab + s->st_name, name, sizeof(name) - 1, "module strtab") < 0) {
+			ms->lost++;
 			continue;
-		name[sizeof(name) - 1] = 0;
+		}
 		add_sym(ms->d, s->st_value, name);
 	}
 	return 0;
@@ -449,20 +437,25 @@ static int module_syms(struct kpm_target *t, uint64_t node, void *arg)
 
 static void load_module_syms(struct kpm_target *t)
 {
-	struct modsyms ms = { D(t), {
+	struct modsyms ms = { D(t), 0, {
 		[MK_LIST] = KPM_MEMBER("module", list),
 		[MK_KALLSYMS] = KPM_MEMBER("module", kallsyms),
 		[MK_SYMTAB] = KPM_MEMBER("mod_kallsyms", symtab),
 		[MK_NUM] = KPM_MEMBER("mod_kallsyms", num_symtab),
 		[MK_STRTAB] = KPM_MEMBER("mod_kallsyms", strtab),
 		[MK_NEXT] = KPM_MEMBER("list_head", next),
+		[MK_PREV] = KPM_MEMBER("list_head", prev),
 		[MK_NR] = { NULL },
 	} };
 	uint64_t head;
 
 	if (kpm_resolve(t, ms.m) || dump_symbol(t, "modules", &head))
 		return;
-	kpm_list_walk(t, head, ms.m[MK_NEXT].off, MAX_MODULES, module_syms, &ms);
+	if (kpm_list_walk(t, head, ms.m[MK_NEXT].off, ms.m[MK_PREV].off, MAX_MODULES,
+			  module_syms, &ms) < 0)
+		fprintf(stderr, "kpm-dump: module symbols: %s\n", t->err);
+	if (ms.lost)
+		fprintf(stderr, "kpm-dump: module symbols: %ld names not in the dump\n", ms.lost);
 }
 
 static void sort_syms(struct dump *d)
@@ -481,73 +474,78 @@ static const Dwfl_Callbacks offline = {
 	.section_address = dwfl_offline_section_address,
 };
 
-static void usage(void)
+static void usage(FILE *fp)
 {
-	fprintf(stderr,
-		"usage: kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... COMMAND [OPTIONS]\n"
-		"  nvmeq [-c|-C] [-s] [-j]\n"
-		"  kmemleak [-p] [-l] [-c comm] [-s minsize] [-a address] [-x] [-j] [-S]\n");
-	exit(2);
+	const struct kpm_decoder *const *d;
+
+	fprintf(fp, "usage: kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... COMMAND [OPTIONS]\n"
+		    "       kpm-dump help [COMMAND]\n\ncommands:\n");
+	for (d = kpm_decoders(); *d; d++)
+		fprintf(fp, "  %-10s %s\n", (*d)->name, (*d)->summary);
 }
 
-static int cmd_nvmeq(struct kpm_target *t, int argc, char **argv)
+/* kpm-dump help [COMMAND]: no dump needed */
+static int help(int argc, char **argv)
 {
-	unsigned int flags = 0;
-	int c;
+	const struct kpm_decoder *d;
 
-	while ((c = getopt(argc, argv, "cCsj")) != -1) {
-		switch (c) {
-		case 'c': flags |= KPM_NVME_CQES; break;
-		case 'C': flags |= KPM_NVME_ALLCQ; break;
-		case 's': flags |= KPM_NVME_SQES; break;
-		case 'j': flags |= KPM_NVME_JSON; break;
-		default: usage();
-		}
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
 	}
-	return kpm_nvme_report(t, stdout, flags) < 0 ? -1 : 0;
-}
-
-static int cmd_kmemleak(struct kpm_target *t, int argc, char **argv)
-{
-	struct kpm_kmemleak_filter f = { 0 };
-	int c;
-
-	while ((c = getopt(argc, argv, "plc:s:a:xjS")) != -1) {
-		switch (c) {
-		case 'p': f.flags |= KPM_KML_PERCPU; break;
-		case 'l': f.flags |= KPM_KML_LEAKS; break;
-		case 'c': f.flags |= KPM_KML_COMM; f.comm = optarg; break;
-		case 's': f.flags |= KPM_KML_MINSIZE; f.min_size = strtoull(optarg, NULL, 0); break;
-		case 'a': f.flags |= KPM_KML_ADDR; f.addr = strtoull(optarg, NULL, 16); break;
-		case 'x': f.flags |= KPM_KML_HEX; break;
-		case 'j': f.flags |= KPM_KML_JSON; break;
-		case 'S': f.flags |= KPM_KML_SUMMARY; break;
-		default: usage();
-		}
+	d = kpm_decoder(argv[1]);
+	if (!d) {
+		fprintf(stderr, "kpm-dump: no command %s\n", argv[1]);
+		usage(stderr);
+		return 2;
 	}
-	return kpm_kmemleak_report(t, stdout, &f) < 0 ? -1 : 0;
+	kpm_help(stdout, d, "kpm-dump ... ");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct dump d;
-	struct kpm_target t = { .ops = &dump_ops, .priv = &d };
+	struct kpm_target t;
+	const struct kpm_decoder *dec;
 	const char *vmcore = NULL, *vmlinux = NULL;
 	char *line = NULL;
-	const char *mods[64];
-	int nmods = 0, c, fd, i, ret;
+	const char **mods = NULL;
+	int nmods = 0, c, fd, i;
+	long ret;
 	uint64_t kaslr = 0;
 
-	while ((c = getopt(argc, argv, "+c:s:m:")) != -1) {
+	if (argc > 1 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+			 !strcmp(argv[1], "-h")))
+		return help(argc - 1, argv + 1);
+	while ((c = getopt(argc, argv, "+c:s:m:h")) != -1) {
 		switch (c) {
 		case 'c': vmcore = optarg; break;
 		case 's': vmlinux = optarg; break;
-		case 'm': if (nmods < 64) mods[nmods++] = optarg; break;
-		default: usage();
+		case 'm':
+			mods = realloc(mods, (nmods + 1) * sizeof(*mods));
+			if (!mods) {
+				fprintf(stderr, "kpm-dump: out of memory\n");
+				return 1;
+			}
+			mods[nmods++] = optarg;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
-	if (!vmcore || !vmlinux || optind >= argc)
-		usage();
+	if (optind < argc && !strcmp(argv[optind], "help"))
+		return help(argc - optind, argv + optind);
+	if (!vmcore || !vmlinux || optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	dec = kpm_decoder(argv[optind]);
+	if (!dec) {
+		fprintf(stderr, "kpm-dump: no command %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
 
 	fd = open(vmcore, O_RDONLY);
 	d.kd = kdump_new();
@@ -571,23 +569,28 @@ int main(int argc, char **argv)
 	dwfl_report_end(d.dwfl, NULL, NULL);
 	dwfl_getmodules(d.dwfl, index_module, &d, 0);
 
+	kpm_target_init(&t, &dump_ops, &d);
 	load_vmlinux_syms(&d, vmlinux, kaslr);
 	sort_syms(&d);
 	load_module_syms(&t);
 	free(d.byname);
 	sort_syms(&d);
 
-	/* The command and its own options: getopt starts over (optind = 0). */
 	argv += optind;
 	argc -= optind;
-	optind = 0;
-	if (!strcmp(argv[0], "nvmeq"))
-		ret = cmd_nvmeq(&t, argc, argv);
-	else if (!strcmp(argv[0], "kmemleak"))
-		ret = cmd_kmemleak(&t, argc, argv);
-	else
-		usage();
-	if (ret)
-		fprintf(stderr, "%s: %s\n", argv[0], t.err);
-	return ret ? 1 : 0;
+	ret = kpm_run(&t, stdout, dec, argc, argv);
+	fflush(stdout);
+	if (ret == -2) {
+		fprintf(stderr, "%s: %s\n", dec->name, t.err);
+		kpm_usage(stderr, dec, "kpm-dump ... ");
+		ret = 2;
+	} else if (ret < 0) {
+		fprintf(stderr, "%s: %s\n", dec->name, t.err);
+		ret = 1;
+	} else {
+		ret = 0;
+	}
+	kpm_target_done(&t);
+	free(mods);
+	return ret;
 }

@@ -19,16 +19,21 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(TOP, "fixtures", "vmcores")
 OUT = os.path.join(TOP, "tests", "out")
 KPM_SO = os.environ.get("KPM_SO", os.path.join(TOP, "crash-ext", "kpm.so"))
+KPM_DUMP = os.environ.get("KPM_DUMP", os.path.join(TOP, "standalone", "kpm-dump"))
 DRGN_HELPERS = os.path.join(TOP, "drgn-helpers")
 sys.path.insert(0, DRGN_HELPERS)  # the kpm package, for tests of the helpers
 PYTHON = "/usr/bin/python3"  # Debian's, the one drgn is importable from
 
 
-# Modules each scenario loads, in load order (dependencies first).
-SCENARIO_MODULES = {
-    "nvme": ["nvme-core", "nvme"],
-    "kmemleak": ["kmemleak-test"],
-}
+SCENARIOS = os.path.join(FIXTURES, "scenarios")
+
+
+def scenarios():
+    """{name: descriptor} of fixtures/vmcores/scenarios/NAME.json: the
+    modules each scenario loads (load order, dependencies first), its bases,
+    a description, and what write-manifest keeps of its console."""
+    return {f[:-len(".json")]: json.load(open(os.path.join(SCENARIOS, f)))
+            for f in sorted(os.listdir(SCENARIOS)) if f.endswith(".json")}
 
 
 def unxz(src, dst):
@@ -59,7 +64,7 @@ class Fixture:
         # (module name, file) in load order
         self.modules = [(m.replace("-", "_"),
                          unxz(os.path.join(self.kdir, m + ".ko.xz"), os.path.join(kout, m + ".ko")))
-                        for m in SCENARIO_MODULES[self.manifest["scenario"]]]
+                        for m in scenarios()[self.manifest["scenario"]]["modules"]]
 
     def crash(self, commands, vmcore=None, load_modules=True, timeout=600):
         """Run crash with kpm.so loaded; return (returncode, output)."""
@@ -93,6 +98,15 @@ class Fixture:
         p = subprocess.run(cmd + [os.path.join(DRGN_HELPERS, script)] + list(args),
                            stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, errors="replace", timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def kpm_dump(self, args, vmcore=None, timeout=300):
+        """Run standalone/kpm-dump (KPM_DUMP) on the dump; (rc, stdout, stderr)."""
+        cmd = [KPM_DUMP, "-c", vmcore or self.vmcore, "-s", self.vmlinux]
+        for _, path in self.modules:
+            cmd += ["-m", path]
+        p = subprocess.run(cmd + list(args), stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, errors="replace", timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
     def variant(self, name, args):

@@ -70,6 +70,22 @@ def check_drgn_survives(fx, vmcore, expect):
     return out
 
 
+def check_dump_survives(fx, vmcore, expect):
+    rc, out, err = fx.kpm_dump(["nvmeq"], vmcore=vmcore)
+    assert rc == 0, err
+    assert re.search(expect, out), out
+    return out
+
+
+def check_all(fx, vmcore, expect):
+    """crash, drgn and kpm-dump survive, and say the same thing."""
+    outs = [check_crash_survives(fx, vmcore, expect), check_drgn_survives(fx, vmcore, expect),
+            check_dump_survives(fx, vmcore, expect)]
+    lines = [re.search(expect + ".*", o).group(0) for o in outs]
+    assert lines[0] == lines[1] == lines[2], lines
+    return outs
+
+
 def test_cq_ring_pages_excluded(nvme, facts):
     q = facts["q"]
     ring = q["q_depth"] * 16
@@ -77,7 +93,7 @@ def test_cq_ring_pages_excluded(nvme, facts):
     vm = nvme.variant("cq-excluded", sum((["--exclude", hex(p)] for p in pfns), []))
     expect = (rf"nvme0 qid {facts['qid']}: CQ ring: cannot read {ring} bytes at {q['cqes']:#x}: "
               r"page not in dump")
-    for out in (check_crash_survives(nvme, vm, expect), check_drgn_survives(nvme, vm, expect)):
+    for out in check_all(nvme, vm, expect):
         # the other queues are still decoded
         assert re.search(r"^ +0  [0-9a-f]{16} +32 ", out, flags=re.M)
         assert re.search(r"^ +1  [0-9a-f]{16} +1024 ", out, flags=re.M)
@@ -86,23 +102,24 @@ def test_cq_ring_pages_excluded(nvme, facts):
 def test_garbage_cq_pointer(nvme, facts):
     vm = nvme.variant("cqes-garbage", poke_arg(facts["cqes_field_phys"], 0x4141414141414141))
     expect = rf"nvme0 qid {facts['qid']}: CQ ring: invalid address 0x4141414141414141"
-    check_crash_survives(nvme, vm, expect)
-    check_drgn_survives(nvme, vm, expect)
+    check_all(nvme, vm, expect)
 
 
 def test_unmapped_cq_pointer(nvme, facts):
     bad = 0xffffc9ffdead0000
     vm = nvme.variant("cqes-unmapped", poke_arg(facts["cqes_field_phys"], bad))
     expect = rf"nvme0 qid {facts['qid']}: CQ ring: cannot read \d+ bytes at {bad:#x}"
-    check_crash_survives(nvme, vm, expect)
-    check_drgn_survives(nvme, vm, expect)
+    check_all(nvme, vm, expect)
 
 
 def test_cyclic_device_list(nvme, facts):
     # The controller's klist node points back at itself: an endless list.
     vm = nvme.variant("klist-cycle", poke_arg(facts["node_phys"], facts["node"]))
-    expect = r"controller list: list at 0x[0-9a-f]+: cycle not through its head"
-    for out in (check_crash_survives(nvme, vm, expect), check_drgn_survives(nvme, vm, expect)):
+    # found by the next->prev check (as drgn's validate_list_for_each), or,
+    # for a list whose prev pointers agree, by the cycle check
+    expect = (r"controller list: list at 0x[0-9a-f]+: (cycle not through its head|list entry "
+              rf"{facts['node']:#x}: next {facts['node']:#x} has prev 0x[0-9a-f]+, not {facts['node']:#x})")
+    for out in check_all(nvme, vm, expect):
         assert len(re.findall(r"^[0-9a-f]{16}  nvme0 ", out, flags=re.M)) == 1
 
 
@@ -149,14 +166,17 @@ def test_kmemleak_list_looping_back(kml, kml_facts):
     vm = kml.variant("kml-cycle", poke_arg(f["phys"], f["target"]))
     rc, out = kml.crash(["kmemleak -S", "kmemleak -j", "p/x 0x600dcafe"], vmcore=vm)
     assert "0x600dcafe" in out, out[-2000:]
-    assert re.search(rf"object_list walk stopped early: list at 0x[0-9a-f]+: cycle not through "
-                     rf"its head after {f['index'] + 1} entries", out), out[:3000]
+    assert re.search(rf"object_list walk stopped early: list at 0x[0-9a-f]+: (cycle not through "
+                     rf"its head after {f['index'] + 1} entries|list entry {f['entry']:#x}: next "
+                     rf"{f['target']:#x} has prev 0x[0-9a-f]+, not {f['entry']:#x})", out), out[:3000]
     assert f"object_list: {f['index'] + 1} objects" in out
     js = json.loads([l for l in out.splitlines() if l.startswith('{"summary"')][0])
     addrs = [o["address"] for o in js["objects"]]
     assert len(addrs) == len(set(addrs)) == f["index"] + 1
     rc, out, err = kml.drgn(["-S"], vmcore=vm, script="kmemleak.py")
-    assert rc == 0 and "cycle not through its head" in out, err
+    assert rc == 0 and f"list entry {f['entry']:#x}: next {f['target']:#x} has prev" in out, err
+    rc, out2, err = kml.kpm_dump(["kmemleak", "-S"], vmcore=vm)
+    assert rc == 0 and out2 == out, err
 
 
 def test_kmemleak_object_page_excluded(kml, kml_facts):
@@ -170,3 +190,7 @@ def test_kmemleak_object_page_excluded(kml, kml_facts):
                      r"8 bytes at 0x[0-9a-f]+: page not in dump", out), out[:3000]
     n = int(re.search(r"object_list: (\d+) objects", out).group(1))
     assert 0 < n <= f["index"] + 1
+    summary = out[out.index("KMEMLEAK SUMMARY"):out.index("$1 = 0x600dcafe")]
+    for argv_out in (kml.drgn(["-S"], vmcore=vm, script="kmemleak.py")[1],
+                     kml.kpm_dump(["kmemleak", "-S"], vmcore=vm)[1]):
+        assert argv_out.strip() == summary.strip()

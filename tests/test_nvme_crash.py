@@ -148,10 +148,29 @@ def test_text_flags_and_ring_views(nvme, injected):
     assert row, c_out
     assert "ENABLED" in c_out
     assert re.search(rf"^ +{injected['sq_head'] - 1} +0x02 read +{injected['command_id']:#x}", s_out, flags=re.M)
-    # -C shows every slot of every ring: 32 + 1024 + 1024 rows.
+    # -C shows every slot of every ring: the q_depths crash reads (32 + 1024 + 1024)
     rows = re.findall(r"^  (?:->|  ) *\d+ +(?:0x[0-9a-f]+|0) +\d+ ", big_c, flags=re.M)
-    qd = sum(q for q in map(int, re.findall(r"^ +\d+  [0-9a-f]{16} +(\d+)", big_c, flags=re.M)))
-    assert len(rows) == qd
+    assert len(rows) == sum(crash_q_depths(nvme))
+
+
+def crash_q_depths(nvme):
+    """q_depth of every online queue, from crash's own struct reads."""
+    (sym_out,) = nvme.crash_sections(["sym nvme_driver"])
+    drv = int(re.search(r"^([0-9a-f]{16}) \(\w\) nvme_driver", sym_out, re.M).group(1), 16)
+    node_out, qsize_out = nvme.crash_sections([
+        f"p ((struct driver_private *)((struct pci_driver *){drv:#x})->driver.p)->klist_devices.k_list.next",
+        "p sizeof(struct nvme_queue)"])
+    node = int(re.search(r"= \(struct list_head \*\) (0x[0-9a-f]+)", node_out).group(1), 16)
+    qsize = int(re.search(r"= (\d+)", qsize_out).group(1))
+    (dev_out,) = nvme.crash_sections([
+        f"p ((struct device_private *)({node:#x} - (unsigned long)"
+        f"&((struct device_private *)0)->knode_driver.n_node))->device->driver_data"])
+    dev = int(re.search(r"= \(void \*\) (0x[0-9a-f]+)", dev_out).group(1), 16)
+    (qs_out,) = nvme.crash_sections([f"struct nvme_dev.queues,online_queues {dev:#x}"])
+    d = crash_members(qs_out)
+    outs = nvme.crash_sections([f"struct nvme_queue.q_depth {d['queues'] + i * qsize:#x}"
+                                for i in range(d["online_queues"])])
+    return [crash_members(o)["q_depth"] for o in outs]
 
 
 def test_without_module_debuginfo_says_what_is_missing(nvme):

@@ -14,7 +14,7 @@ import os
 
 import drgn
 
-__all__ = ("Core", "KpmError")
+__all__ = ("Core", "KpmError", "UsageError", "decoders", "help_text", "usage_text", "object_kinds")
 
 
 class KpmError(Exception):
@@ -24,12 +24,11 @@ class KpmError(Exception):
 _READ = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t)
 _SYMBOL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64))
 _MEMBER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p,
-                           ctypes.POINTER(ctypes.c_long), ctypes.POINTER(ctypes.c_long))
+                           ctypes.POINTER(ctypes.c_long))
 _SYMBOL_AT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t,
                               ctypes.POINTER(ctypes.c_uint64))
 _TYPE_SIZE = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_char_p)
 _ENUM_VALUE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_long))
-_PERCPU = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64))
 
 
 class _Callbacks(ctypes.Structure):
@@ -37,21 +36,19 @@ class _Callbacks(ctypes.Structure):
         ("read", _READ),
         ("symbol", _SYMBOL),
         ("member", _MEMBER),
-        ("member_bits", _MEMBER),
         ("type_size", _TYPE_SIZE),
         ("enum_value", _ENUM_VALUE),
-        ("percpu_offset", _PERCPU),
         ("symbol_at", _SYMBOL_AT),
     ]
 
 
 def _find_member(t, name, base):
-    """(bit offset, bit size) of member @name of type @t, looking into
-    anonymous structs and unions."""
+    """(bit offset, TypeMember) of member @name of type @t, looking into
+    anonymous structs and unions; drgn.offsetof() refuses bitfields ("not
+    byte-aligned"), the members' own bit_offset does not."""
     for m in t.members:
         if m.name == name:
-            size = m.bit_field_size or 8 * drgn.sizeof(m.type)
-            return base + m.bit_offset, size
+            return base + m.bit_offset, m
         if m.name is None:
             inner = _find_member(m.type.unqualified(), name, base + m.bit_offset)
             if inner is not None:
@@ -77,31 +74,62 @@ def _load():
             lib = ctypes.CDLL(path)
         except OSError as e:
             raise KpmError(f"cannot load {path} (run make): {e}") from None
-        lib.kpm_nvme_report_str.argtypes = [ctypes.POINTER(_Callbacks), ctypes.c_uint,
-                                            ctypes.POINTER(ctypes.c_void_p),
-                                            ctypes.c_char_p, ctypes.c_size_t]
-        lib.kpm_nvme_report_str.restype = ctypes.c_int
-        for fn in (lib.kpm_nvme_devs_cb,):
-            fn.argtypes = [ctypes.POINTER(_Callbacks), ctypes.POINTER(ctypes.c_uint64),
-                           ctypes.c_long, ctypes.c_char_p, ctypes.c_size_t]
-            fn.restype = ctypes.c_long
-        lib.kpm_nvme_queues_cb.argtypes = [ctypes.POINTER(_Callbacks), ctypes.c_uint64,
-                                           ctypes.POINTER(ctypes.c_uint64), ctypes.c_long,
-                                           ctypes.c_char_p, ctypes.c_size_t]
-        lib.kpm_nvme_queues_cb.restype = ctypes.c_long
-        lib.kpm_kmemleak_report_str.argtypes = [ctypes.POINTER(_Callbacks), ctypes.c_uint,
-                                                ctypes.c_char_p, ctypes.c_uint64, ctypes.c_uint64,
-                                                ctypes.POINTER(ctypes.c_void_p),
-                                                ctypes.c_char_p, ctypes.c_size_t]
-        lib.kpm_kmemleak_report_str.restype = ctypes.c_long
-        lib.kpm_kmemleak_objects_cb.argtypes = [ctypes.POINTER(_Callbacks),
-                                                ctypes.POINTER(ctypes.c_uint64), ctypes.c_long,
-                                                ctypes.c_char_p, ctypes.c_size_t]
-        lib.kpm_kmemleak_objects_cb.restype = ctypes.c_long
+        cb = ctypes.POINTER(_Callbacks)
+        err = [ctypes.c_char_p, ctypes.c_size_t]
+        lib.kpm_run_str.argtypes = [cb, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p),
+                                    ctypes.POINTER(ctypes.c_void_p)] + err
+        lib.kpm_run_str.restype = ctypes.c_long
+        lib.kpm_objects_cb.argtypes = [cb, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint64,
+                                       ctypes.POINTER(ctypes.c_uint64), ctypes.c_long] + err
+        lib.kpm_objects_cb.restype = ctypes.c_long
+        for fn in (lib.kpm_help_str, lib.kpm_usage_str):
+            fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+            fn.restype = ctypes.c_void_p
+        lib.kpm_objects_str.argtypes = [ctypes.c_char_p]
+        lib.kpm_objects_str.restype = ctypes.c_void_p
+        lib.kpm_list_str.argtypes = []
+        lib.kpm_list_str.restype = ctypes.c_void_p
         lib.kpm_free.argtypes = [ctypes.c_void_p]
         lib.kpm_free.restype = None
         _lib = lib
     return _lib
+
+
+def _string(ptr) -> str:
+    """A malloc'd string from libkpm, freed."""
+    if not ptr:
+        return ""
+    try:
+        return ctypes.string_at(ptr).decode(errors="replace")
+    finally:
+        _load().kpm_free(ptr)
+
+
+def decoders():
+    """{name: one-line summary} of every decoder in the core's registry."""
+    return dict(l.split("\t", 1) for l in _string(_load().kpm_list_str()).splitlines())
+
+
+def help_text(name: str, prefix: str = "") -> str:
+    """The decoder's help, as crash's `help NAME` prints it."""
+    return _string(_load().kpm_help_str(name.encode(), prefix.encode()))
+
+
+def usage_text(name: str, prefix: str = "") -> str:
+    return _string(_load().kpm_usage_str(name.encode(), prefix.encode()))
+
+
+def object_kinds(name: str):
+    """{kind: (C type, parent kind or None)} of a decoder's object iterators."""
+    kinds = {}
+    for l in _string(_load().kpm_objects_str(name.encode())).splitlines():
+        kind, ctype, parent = l.split("\t")
+        kinds[kind] = (ctype, parent or None)
+    return kinds
+
+
+class UsageError(KpmError):
+    """The arguments were refused (the message names the option)."""
 
 
 class Core:
@@ -114,9 +142,8 @@ class Core:
         self._syms = None
         # Keep the ctypes callbacks alive as long as the Core.
         self._cb = _Callbacks(_READ(self._read), _SYMBOL(self._symbol),
-                              _MEMBER(self._member), _MEMBER(self._member_bits),
-                              _TYPE_SIZE(self._type_size), _ENUM_VALUE(self._enum_value),
-                              _PERCPU(self._percpu), _SYMBOL_AT(self._symbol_at))
+                              _MEMBER(self._member), _TYPE_SIZE(self._type_size),
+                              _ENUM_VALUE(self._enum_value), _SYMBOL_AT(self._symbol_at))
 
     # The target interface, implemented with drgn.
 
@@ -152,30 +179,27 @@ class Core:
             self._types[name] = t
         return t
 
-    def _member(self, type_name, member, off, size):
+    def _member(self, type_name, member, out):
+        """Byte offset and size of a member; for a bitfield also its bit
+        offset and width (out: off, size, bit_off, bit_size)."""
         t = self._type(type_name.decode())
         if not t:
             return -1
-        member = member.decode()
         try:
-            off[0] = drgn.offsetof(t, member)
-            mtype = drgn.Object(self.prog, t, address=0).member_(member).type_
-        except (LookupError, ValueError, TypeError):
+            found = _find_member(t, member.decode(), 0)
+        except (TypeError, ValueError):
             return -1
-        try:
-            size[0] = drgn.sizeof(mtype)
-        except TypeError:
-            size[0] = 0  # a flexible array member, as crash reports it
-        return 0
-
-    def _member_bits(self, type_name, member, bit_off, bit_size):
-        t = self._type(type_name.decode())
-        if not t:
-            return -1
-        found = _find_member(t, member.decode(), 0)
         if found is None:
             return -1
-        bit_off[0], bit_size[0] = found
+        bit_off, m = found
+        try:
+            size = drgn.sizeof(m.type)
+        except TypeError:
+            size = 0  # a flexible array member, as crash reports it
+        out[0] = bit_off // 8
+        out[1] = size
+        out[2] = bit_off if m.bit_field_size else 0
+        out[3] = m.bit_field_size or 0
         return 0
 
     def _symtab(self):
@@ -224,53 +248,35 @@ class Core:
         except LookupError:
             return -1
 
-    def _percpu(self, cpu, out):
-        try:
-            out[0] = self.prog["__per_cpu_offset"][cpu].value_()
-            return 0
-        except (LookupError, drgn.FaultError):
-            return -1
-
     # Decoders.
 
-    def _err(self):
-        return ctypes.create_string_buffer(256)
-
-    def _report(self, fn, *args) -> str:
+    def run(self, argv) -> str:
+        """Run a command of the core's registry (argv[0] is its name) and
+        return its output; UsageError for refused arguments, KpmError when
+        the decoder fails."""
+        args = (ctypes.c_char_p * len(argv))(*[a.encode() for a in argv])
         out = ctypes.c_void_p()
-        err = self._err()
-        ret = fn(ctypes.byref(self._cb), *args, ctypes.byref(out), err, len(err))
-        try:
-            if ret < 0:
-                raise KpmError(err.value.decode(errors="replace"))
-            return ctypes.string_at(out.value).decode(errors="replace") if out.value else ""
-        finally:
-            self.lib.kpm_free(out)
-
-    def nvme_report(self, flags: int) -> str:
-        return self._report(self.lib.kpm_nvme_report_str, flags)
-
-    def kmemleak_report(self, flags: int, comm: str = "", min_size: int = 0, addr: int = 0) -> str:
-        return self._report(self.lib.kpm_kmemleak_report_str, flags, comm.encode(), min_size, addr)
-
-    def kmemleak_objects(self):
-        limit = 1 << 16
-        while True:
-            objs = self._addresses(self.lib.kpm_kmemleak_objects_cb, limit=limit)
-            if len(objs) < limit:
-                return objs
-            limit *= 4
-
-    def _addresses(self, fn, *args, limit=1024):
-        arr = (ctypes.c_uint64 * limit)()
-        err = self._err()
-        n = fn(ctypes.byref(self._cb), *args, arr, limit, err, len(err))
-        if n < 0:
+        err = ctypes.create_string_buffer(256)
+        ret = self.lib.kpm_run_str(ctypes.byref(self._cb), len(argv), args, ctypes.byref(out),
+                                   err, len(err))
+        text = _string(out.value)
+        if ret == -2:
+            raise UsageError(err.value.decode(errors="replace"))
+        if ret < 0:
             raise KpmError(err.value.decode(errors="replace"))
-        return list(arr[:n])
+        return text
 
-    def nvme_devs(self):
-        return self._addresses(self.lib.kpm_nvme_devs_cb, limit=64)
-
-    def nvme_queues(self, dev: int):
-        return self._addresses(self.lib.kpm_nvme_queues_cb, ctypes.c_uint64(dev))
+    def objects(self, name: str, kind: str, parent: int = 0):
+        """(addresses, error): the addresses of a decoder's objects of one
+        kind; error is "" unless the walk stopped early."""
+        limit = 1024
+        while True:
+            arr = (ctypes.c_uint64 * limit)()
+            err = ctypes.create_string_buffer(256)
+            n = self.lib.kpm_objects_cb(ctypes.byref(self._cb), name.encode(), kind.encode(),
+                                        parent, arr, limit, err, len(err))
+            if n < 0:
+                raise KpmError(err.value.decode(errors="replace"))
+            if n <= limit:
+                return list(arr[:n]), err.value.decode(errors="replace")
+            limit = n

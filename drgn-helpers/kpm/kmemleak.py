@@ -18,28 +18,14 @@ from typing import Any, Dict, Iterator, List
 
 from drgn import Object, Program
 
-from .nvme import _core
+from . import objects, run
 
 __all__ = (
-    "KMEMLEAK_PERCPU",
-    "KMEMLEAK_LEAKS",
-    "KMEMLEAK_HEX",
-    "KMEMLEAK_SUMMARY",
     "for_each_kmemleak_object",
     "kmemleak_report",
     "kmemleak_objects",
     "kmemleak_leaks",
 )
-
-# Filter flags of kpm_kmemleak_report() (core/kmemleak.h).
-KMEMLEAK_PERCPU = 0x01
-KMEMLEAK_LEAKS = 0x02
-_COMM = 0x04
-_MINSIZE = 0x08
-_ADDR = 0x10
-KMEMLEAK_HEX = 0x20
-_JSON = 0x40
-KMEMLEAK_SUMMARY = 0x80
 
 
 def for_each_kmemleak_object(prog: Program) -> Iterator[Object]:
@@ -47,43 +33,33 @@ def for_each_kmemleak_object(prog: Program) -> Iterator[Object]:
     Iterate over every object on kmemleak's object_list.
 
     :return: Iterator of ``struct kmemleak_object *`` objects.
+    :raises drgn.helpers.ValidationError: after the last object reached,
+        when object_list is broken (a cycle, an unreadable entry)
     """
-    for addr in _core(prog).kmemleak_objects():
-        yield Object(prog, "struct kmemleak_object *", value=addr)
+    return objects(prog, "kmemleak", "object")
 
 
-def kmemleak_report(prog: Program, flags: int = 0, comm: str = "", min_size: int = 0,
-                    addr: int = 0) -> str:
+def kmemleak_report(prog: Program, *args: str) -> str:
     """
     The text report crash's ``kmemleak`` prints: a summary, then each selected
     object as /sys/kernel/debug/kmemleak would show it, with its flags,
     count/min_count, stored and recomputed checksum and backtrace.
 
-    :param flags: ``KMEMLEAK_PERCPU``, ``KMEMLEAK_LEAKS``, ``KMEMLEAK_HEX``,
-        ``KMEMLEAK_SUMMARY``
-    :param comm: only objects allocated by this comm
-    :param min_size: only objects of at least this many bytes
-    :param addr: only the object whose block contains this address
+    :param args: kmemleak's options, e.g. ``"-l", "-p", "-x"``,
+        ``"-c", "insmod"``, ``"-s", "2048"``, ``"-a", "ffff8880..."``
     """
-    if comm:
-        flags |= _COMM
-    if min_size:
-        flags |= _MINSIZE
-    if addr:
-        flags |= _ADDR
-    return _core(prog).kmemleak_report(flags, comm, min_size, addr)
+    return run(prog, "kmemleak", *args)
 
 
-def kmemleak_objects(prog: Program, flags: int = 0, **kw: Any) -> Dict[str, Any]:
+def kmemleak_objects(prog: Program, *args: str) -> Dict[str, Any]:
     """
     The JSON of ``kmemleak -j``: ``summary`` and ``objects`` (dicts keyed by
     struct kmemleak_object's members, plus ``backtrace``, ``checksum_recomputed``,
-    ``kind`` and, with ``KMEMLEAK_HEX``, ``hexdump``).
+    ``kind`` and, with ``"-x"``, ``hexdump``).
     """
-    return json.loads(kmemleak_report(prog, flags | _JSON, **kw))
+    return json.loads(run(prog, "kmemleak", "-j", *args))
 
 
 def kmemleak_leaks(prog: Program, percpu_only: bool = False) -> List[Dict[str, Any]]:
     """The objects kmemleak reported as leaks (OBJECT_REPORTED)."""
-    flags = KMEMLEAK_LEAKS | KMEMLEAK_HEX | (KMEMLEAK_PERCPU if percpu_only else 0)
-    return kmemleak_objects(prog, flags)["objects"]
+    return kmemleak_objects(prog, "-l", "-x", *(["-p"] if percpu_only else []))["objects"]

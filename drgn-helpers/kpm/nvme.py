@@ -12,7 +12,7 @@ core, the same code crash's ``nvmeq`` runs; these helpers hand the results
 back as drgn Objects so that exploration can go on from them.
 
 Works with nvme built in or as a module (load the module's debug info, e.g.
-``drgn -s vmlinux -s nvme.ko``).  Tested on Linux 6.1.
+``drgn -s vmlinux -s nvme.ko``).  Tested on Linux 6.1 and 6.12.
 """
 
 import json
@@ -20,12 +20,9 @@ from typing import Any, Dict, Iterator, List
 
 from drgn import Object, Program
 
-from ._core import Core
+from . import objects, run
 
 __all__ = (
-    "NVME_CQES",
-    "NVME_SQES",
-    "NVME_ALLCQ",
     "for_each_nvme_dev",
     "for_each_nvme_queue",
     "nvme_report",
@@ -33,28 +30,16 @@ __all__ = (
     "nvme_queue_state",
 )
 
-# Flags of kpm_nvme_report() (core/nvme.h).
-NVME_CQES = 0x1
-NVME_SQES = 0x2
-_NVME_JSON = 0x4
-NVME_ALLCQ = 0x8
-
-
-def _core(prog: Program) -> Core:
-    core = prog.cache.get("kpm_core")
-    if core is None:
-        core = prog.cache["kpm_core"] = Core(prog)
-    return core
-
 
 def for_each_nvme_dev(prog: Program) -> Iterator[Object]:
     """
     Iterate over every controller bound to the nvme (PCI) driver.
 
     :return: Iterator of ``struct nvme_dev *`` objects.
+    :raises drgn.helpers.ValidationError: after the last controller
+        reached, when the driver's device list is broken
     """
-    for addr in _core(prog).nvme_devs():
-        yield Object(prog, "struct nvme_dev *", value=addr)
+    return objects(prog, "nvmeq", "dev")
 
 
 def for_each_nvme_queue(dev: Object) -> Iterator[Object]:
@@ -64,31 +49,25 @@ def for_each_nvme_queue(dev: Object) -> Iterator[Object]:
     :param dev: ``struct nvme_dev *``
     :return: Iterator of ``struct nvme_queue *`` objects.
     """
-    prog = dev.prog_
-    for addr in _core(prog).nvme_queues(dev.value_()):
-        yield Object(prog, "struct nvme_queue *", value=addr)
+    return objects(dev.prog_, "nvmeq", "queue", parent=dev)
 
 
-def nvme_report(prog: Program, flags: int = 0) -> str:
+def nvme_report(prog: Program, *args: str) -> str:
     """
     The text report that crash's ``nvmeq`` prints: bad completions first,
     then one line per queue.
 
-    :param flags: ``NVME_CQES``, ``NVME_ALLCQ`` and/or ``NVME_SQES``
+    :param args: nvmeq's options: ``"-c"``, ``"-C"``, ``"-s"``
     """
-    return _core(prog).nvme_report(flags)
+    return run(prog, "nvmeq", *args)
 
 
-def _report_json(prog: Program, flags: int = 0) -> Dict[str, Any]:
-    return json.loads(_core(prog).nvme_report(flags | _NVME_JSON))
-
-
-def nvme_queue_state(prog: Program, flags: int = 0) -> Dict[str, Any]:
+def nvme_queue_state(prog: Program, *args: str) -> Dict[str, Any]:
     """
     Every controller and queue as a dict (the JSON of ``nvmeq -j``); queue
     keys are struct nvme_queue's member names.
     """
-    return _report_json(prog, flags)
+    return json.loads(run(prog, "nvmeq", "-j", *args))
 
 
 def nvme_bad_completions(prog: Program) -> List[Dict[str, Any]]:
@@ -98,4 +77,4 @@ def nvme_bad_completions(prog: Program) -> List[Dict[str, Any]]:
     ``tag``, ``verdict``, ``request`` (address), ``request_genctr``,
     ``request_state`` and ``duplicate_of_slot``.
     """
-    return _report_json(prog)["diagnosis"]
+    return nvme_queue_state(prog)["diagnosis"]

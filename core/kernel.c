@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kpm decoder core: facts about the kernel in the dump, read once per
+ * target: loaded modules and their text, possible CPUs and per-CPU offsets,
+ * the kernel image's text range; symbolization and output helpers.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include "kernel.h"
+
+#define MAX_CPUS	8192
+
+struct kpm_kernel {
+	/* modules */
+	int mods_read;
+	struct kpm_module *mods;
+	long nmods;
+	char mods_err[KPM_ERRLEN];
+	/* CPUs */
+	int cpus_read;
+	int *cpus;
+	uint64_t *cpu_off;
+	long ncpus;
+	char cpus_err[KPM_ERRLEN];
+	/* the kernel image: what %pS names */
+	int text_read;
+	uint64_t stext, end;
+};
+
+static struct kpm_kernel *kern(struct kpm_target *t)
+{
+	if (!t->kern)
+		t->kern = calloc(1, sizeof(*t->kern));
+	return t->kern;
+}
+
+void kpm_target_done(struct kpm_target *t)
+{
+	struct kpm_kernel *k = t->kern;
+
+	if (!k)
+		return;
+	free(k->mods);
+	free(k->cpus);
+	free(k->cpu_off);
+	free(k);
+	t->kern = NULL;
+}
+
+/* Modules */
+
+enum {
+	MOD_LIST, MOD_NAME, MOD_CORE_LAYOUT, MOD_MEM, ML_BASE, ML_SIZE, MM_BASE, MM_SIZE,
+	LH_NEXT, LH_PREV, NR_MOD
+};
+
+struct mod_walk {
+	struct kpm_kernel *k;
+	struct kpm_member m[NR_MOD + 1];
+	long cap;
+};
+
+/* One module's name and text range (6.4+: mem[MOD_TEXT], the first). */
+static int module_node(struct kpm_target *t, uint64_t node, void *arg)
+{
+	struct mod_walk *w = arg;
+	struct kpm_kernel *k = w->k;
+	struct kpm_module *r;
+	uint64_t mod = node - w->m[MOD_LIST].off, range;
+	int mem = kpm_has(&w->m[MOD_MEM]);
+	long namelen = w->m[MOD_NAME].size;
+
+	if (k->nmods == w->cap) {
+		long cap = w->cap ? 2 * w->cap : 64;
+		struct kpm_module *n = realloc(k->mods, cap * sizeof(*n));
+
+		if (!n) {
+			kpm_errf(t, "out of memory");
+			return -1;
+		}
+		k->mods = n;
+		w->cap = cap;
+	}
+	r = &k->mods[k->nmods];
+	memset(r, 0, sizeof(*r));
+	r->addr = mod;
+	range = mem ? mod + w->m[MOD_MEM].off : mod + w->m[MOD_CORE_LAYOUT].off;
+	if (namelen <= 0 || namelen > (long)sizeof(r->name) - 1)
+		namelen = sizeof(r->name) - 1;
+	if (kpm_read_string(t, mod + w->m[MOD_NAME].off, r->name, namelen, "module.name") < 0 ||
+	    kpm_read_member(t, range, &w->m[mem ? MM_BASE : ML_BASE], &r->base) ||
+	    kpm_read_member(t, range, &w->m[mem ? MM_SIZE : ML_SIZE], &r->size)) {
+		/* this one is lost; say so once, go on with the next */
+		if (!k->mods_err[0])
+			snprintf(k->mods_err, sizeof(k->mods_err), "module at %#" PRIx64 ": %.200s",
+				 mod, t->err);
+		return 0;
+	}
+	k->nmods++;
+	return 0;
+}
+
+long kpm_modules(struct kpm_target *t, const struct kpm_module **mods, const char **err)
+{
+	static const struct kpm_member tab[NR_MOD + 1] = {
+		[MOD_LIST] = KPM_MEMBER_OPT("module", list),
+		[MOD_NAME] = KPM_MEMBER_OPT("module", name),
+		[MOD_CORE_LAYOUT] = KPM_MEMBER_OPT("module", core_layout),	/* < 6.4 */
+		[MOD_MEM] = KPM_MEMBER_OPT("module", mem),			/* 6.4+ */
+		[ML_BASE] = KPM_MEMBER_OPT("module_layout", base),
+		[ML_SIZE] = KPM_MEMBER_OPT("module_layout", size),
+		[MM_BASE] = KPM_MEMBER_OPT("module_memory", base),
+		[MM_SIZE] = KPM_MEMBER_OPT("module_memory", size),
+		[LH_NEXT] = KPM_MEMBER("list_head", next),
+		[LH_PREV] = KPM_MEMBER("list_head", prev),
+		[NR_MOD] = { NULL },
+	};
+	struct kpm_kernel *k = kern(t);
+	struct mod_walk w;
+	uint64_t head;
+	char saved[KPM_ERRLEN];
+
+	if (!k) {
+		kpm_errf(t, "out of memory");
+		return -1;
+	}
+	if (!k->mods_read) {
+		k->mods_read = 1;
+		memcpy(saved, t->err, sizeof(saved));
+		memset(&w, 0, sizeof(w));
+		w.k = k;
+		memcpy(w.m, tab, sizeof(tab));
+		if (kpm_resolve(t, w.m) == 0 && kpm_has(&w.m[MOD_LIST]) && kpm_has(&w.m[MOD_NAME]) &&
+		    t->ops->symbol(t, "modules", &head) == 0 &&
+		    (kpm_has(&w.m[MOD_MEM]) ? kpm_has(&w.m[MM_BASE])
+					     : kpm_has(&w.m[MOD_CORE_LAYOUT]) && kpm_has(&w.m[ML_BASE]))) {
+			/* what was read before a bad entry still names frames */
+			if (kpm_list_walk(t, head, w.m[LH_NEXT].off, w.m[LH_PREV].off, 1L << 16,
+					  module_node, &w) < 0 && !k->mods_err[0])
+				snprintf(k->mods_err, sizeof(k->mods_err), "module list: %.200s", t->err);
+		}
+		memcpy(t->err, saved, sizeof(saved));
+	}
+	*mods = k->mods;
+	if (err)
+		*err = k->mods_err[0] ? k->mods_err : NULL;
+	return k->nmods;
+}
+
+const struct kpm_module *kpm_module_of(struct kpm_target *t, uint64_t addr)
+{
+	const struct kpm_module *m;
+	long i, n = kpm_modules(t, &m, NULL);
+
+	for (i = 0; i < n; i++)
+		if (addr >= m[i].base && addr - m[i].base < m[i].size)
+			return &m[i];
+	return NULL;
+}
+
+/* CPUs */
+
+int kpm_percpu_offset(struct kpm_target *t, int cpu, uint64_t *off)
+{
+	uint64_t base;
+	long psz = kpm_ptr_size(t);
+
+	if (cpu < 0 || cpu >= MAX_CPUS) {
+		kpm_errf(t, "cpu %d out of range", cpu);
+		return -1;
+	}
+	if (t->ops->symbol(t, "__per_cpu_offset", &base)) {
+		*off = 0;	/* !CONFIG_SMP: per-CPU data is plain data */
+		return 0;
+	}
+	return kpm_read_uint(t, base + psz * (uint64_t)cpu, psz, off, "__per_cpu_offset");
+}
+
+static void read_cpus(struct kpm_target *t, struct kpm_kernel *k)
+{
+	struct kpm_layout bits;
+	uint64_t mask, nr_addr, nr;
+	unsigned char *b;
+	long cpu, len;
+
+	if (t->ops->symbol(t, "__cpu_possible_mask", &mask) ||
+	    kpm_lookup_member(t, "cpumask", "bits", &bits)) {
+		/* !CONFIG_SMP */
+		k->cpus = calloc(1, sizeof(*k->cpus));
+		k->cpu_off = calloc(1, sizeof(*k->cpu_off));
+		if (k->cpus && k->cpu_off)
+			k->ncpus = 1;
+		return;
+	}
+	if (t->ops->symbol(t, "nr_cpu_ids", &nr_addr) ||
+	    kpm_read_uint(t, nr_addr, 4, &nr, "nr_cpu_ids")) {
+		snprintf(k->cpus_err, sizeof(k->cpus_err), "%s", t->err);
+		return;
+	}
+	if (nr > MAX_CPUS)
+		nr = MAX_CPUS;
+	len = bits.size;
+	if (len <= 0 || len > MAX_CPUS / 8)
+		len = MAX_CPUS / 8;
+	b = calloc(1, len);
+	k->cpus = calloc(nr ? nr : 1, sizeof(*k->cpus));
+	k->cpu_off = calloc(nr ? nr : 1, sizeof(*k->cpu_off));
+	if (!b || !k->cpus || !k->cpu_off) {
+		snprintf(k->cpus_err, sizeof(k->cpus_err), "out of memory");
+		free(b);
+		return;
+	}
+	if (kpm_read(t, mask + bits.off, b, len, "__cpu_possible_mask")) {
+		snprintf(k->cpus_err, sizeof(k->cpus_err), "%s", t->err);
+		free(b);
+		return;
+	}
+	for (cpu = 0; cpu < (long)nr && cpu / 8 < len; cpu++) {
+		if (!((b[cpu / 8] >> (cpu % 8)) & 1))
+			continue;
+		if (kpm_percpu_offset(t, cpu, &k->cpu_off[k->ncpus])) {
+			snprintf(k->cpus_err, sizeof(k->cpus_err), "%s", t->err);
+			break;
+		}
+		k->cpus[k->ncpus++] = cpu;
+	}
+	free(b);
+}
+
+long kpm_possible_cpus(struct kpm_target *t, const int **cpus, const uint64_t **offsets)
+{
+	struct kpm_kernel *k = kern(t);
+
+	if (!k) {
+		kpm_errf(t, "out of memory");
+		return -1;
+	}
+	if (!k->cpus_read) {
+		k->cpus_read = 1;
+		read_cpus(t, k);
+	}
+	if (k->cpus_err[0] && !k->ncpus) {
+		kpm_errf(t, "possible CPUs: %.200s", k->cpus_err);
+		return -1;
+	}
+	*cpus = k->cpus;
+	*offsets = k->cpu_off;
+	return k->ncpus;
+}
+
+/* Symbols */
+
+static int in_kernel_text(struct kpm_target *t, uint64_t addr)
+{
+	struct kpm_kernel *k = kern(t);
+
+	if (!k)
+		return 0;
+	if (!k->text_read) {
+		k->text_read = 1;
+		if (t->ops->symbol(t, "_stext", &k->stext) || t->ops->symbol(t, "_end", &k->end))
+			k->stext = k->end = 0;
+	}
+	return k->stext && k->end && addr >= k->stext && addr < k->end;
+}
+
+void kpm_symbolize(struct kpm_target *t, uint64_t addr, struct kpm_frame *f)
+{
+	const struct kpm_module *m;
+
+	memset(f, 0, sizeof(*f));
+	f->addr = addr;
+	m = kpm_module_of(t, addr);
+	f->module = m ? m->name : NULL;
+	if ((m || in_kernel_text(t, addr)) &&
+	    t->ops->symbol_at(t, addr, f->sym, sizeof(f->sym), &f->off))
+		f->sym[0] = 0;
+}
+
+void kpm_frame_text(const struct kpm_frame *f, char *buf, size_t len)
+{
+	if (!f->sym[0])
+		snprintf(buf, len, "%#" PRIx64, f->addr);
+	else if (f->module)
+		snprintf(buf, len, "%s+%#" PRIx64 " [%s]", f->sym, f->off, f->module);
+	else
+		snprintf(buf, len, "%s+%#" PRIx64, f->sym, f->off);
+}
+
+/* Output */
+
+void kpm_hex_rows(FILE *fp, const char *indent, const unsigned char *p, size_t len)
+{
+	size_t r, i;
+
+	for (r = 0; r < len; r += 16) {
+		size_t n = len - r < 16 ? len - r : 16;
+
+		fputs(indent, fp);
+		for (i = 0; i < n; i++)
+			fprintf(fp, "%02x%s", p[r + i], i + 1 < n ? " " : "");
+		fprintf(fp, "%*s  ", (int)(3 * (16 - n)), "");
+		for (i = 0; i < n; i++)
+			fputc(p[r + i] >= 0x20 && p[r + i] < 0x7f ? p[r + i] : '.', fp);
+		fputc('\n', fp);
+	}
+}
+
+void kpm_hex_string(const unsigned char *p, size_t len, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		buf[2 * i] = hex[p[i] >> 4];
+		buf[2 * i + 1] = hex[p[i] & 15];
+	}
+	buf[2 * len] = 0;
+}
+
+void kpm_flag_names(uint64_t flags, const char *const *names, unsigned int n,
+		    const char *none, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int b;
+
+	if (len)
+		buf[0] = 0;
+	for (b = 0; b < 64; b++) {
+		if (!(flags & (1ULL << b)))
+			continue;
+		if (b < n && names[b])
+			used += snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+					 used ? "|" : "", names[b]);
+		else
+			used += snprintf(buf + used, used < len ? len - used : 0, "%sBIT%u",
+					 used ? "|" : "", b);
+	}
+	if (!used)
+		snprintf(buf, len, "%s", none);
+}
