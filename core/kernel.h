@@ -71,8 +71,9 @@ void kpm_flag_names(uint64_t flags, const char *const *names, unsigned int n,
 long kpm_rbtree_walk(struct kpm_target *t, uint64_t root, long max,
 		     kpm_list_fn fn, void *arg);
 /*
- * Binary search: cmp(node) < 0 goes left, > 0 right, 0 found.  Returns
- * the node, 0 when absent; -1 in *err... (t->err) when a node is unreadable.
+ * Binary search: cmp(node) < 0 goes left, > 0 right, 0 found.  Returns 0
+ * with *found the node (0 when absent), or -1 with t->err when a node
+ * cannot be read or the tree is not one.
  */
 typedef int (*kpm_rb_cmp)(struct kpm_target *t, uint64_t node, void *arg);
 int kpm_rbtree_find(struct kpm_target *t, uint64_t root, kpm_rb_cmp cmp, void *arg,
@@ -84,8 +85,8 @@ long kpm_hlist_walk(struct kpm_target *t, uint64_t head, long max,
 
 /*
  * xarray (struct xarray at @xa): fn gets each present entry's index and
- * value (internal entries, value entries and retry entries skipped, as
- * xa_for_each() does).  Bounded depth and entry count.  Returns the entry
+ * value (node, sibling, retry and zero entries skipped; value entries
+ * passed on, as xa_for_each() does).  Bounded depth and entry count.  Returns the entry
  * count, or -1 with t->err.
  */
 typedef int (*kpm_xa_fn)(struct kpm_target *t, uint64_t index, uint64_t entry, void *arg);

@@ -31,28 +31,6 @@ struct klog_ctx {
 	long printed;
 };
 
-static void print_record(FILE *fp, const struct kpm_log_record *r)
-{
-	char ts[48];
-	size_t i;
-	int ilen;
-
-	ilen = snprintf(ts, sizeof(ts), "[%5" PRIu64 ".%06" PRIu64 "] ",
-			r->ts_nsec / 1000000000, r->ts_nsec % 1000000000 / 1000);
-	fputs(ts, fp);
-	for (i = 0; i < r->len; i++) {
-		unsigned char c = (unsigned char)r->text[i];
-
-		if (c == '\n')
-			fprintf(fp, "\n%*s", ilen, "");
-		else if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\v' || c == '\f' || c == '\r')
-			fputc(c, fp);
-		else
-			fputc('.', fp);
-	}
-	fputc('\n', fp);
-}
-
 static void json_record(struct kpm_json *j, const struct kpm_log_record *r)
 {
 	kpm_json_begin(j, NULL, '{');
@@ -75,7 +53,7 @@ static int klog_one(struct kpm_target *t, const struct kpm_log_record *r, void *
 	if (x->j)
 		json_record(x->j, r);
 	else
-		print_record(x->fp, r);
+		kpm_log_print(x->fp, "", r);
 	x->printed++;
 	return 0;
 }

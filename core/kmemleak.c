@@ -1195,9 +1195,34 @@ static int kml_triage(struct kpm_target *t, struct kpm_triage *tr)
 			kpm_json_end(j, ']');
 		}
 	}
-	if (ng > TRIAGE_GROUPS)
-		kpm_tr_finding(tr, "leak: %ld more allocation backtraces with reported leaks (kmemleak -l)",
-			       ng - TRIAGE_GROUPS);
+	if (ng > TRIAGE_GROUPS) {
+		uint64_t bytes = 0;
+		long objects = 0;
+		struct kpm_json *j;
+
+		for (g = TRIAGE_GROUPS; g < ng; g++) {
+			bytes += groups[g].bytes;
+			objects += groups[g].objects;
+		}
+		kpm_tr_finding(tr, "leak: %" PRIu64 " bytes in %ld more unreferenced objects from %ld more allocation backtraces (kmemleak -l)",
+			       bytes, objects, ng - TRIAGE_GROUPS);
+		j = kpm_tr_data(tr);
+		kpm_json_u64(j, "bytes", bytes);
+		kpm_json_i64(j, "objects", objects);
+		kpm_json_i64(j, "backtraces", ng - TRIAGE_GROUPS);
+		kpm_json_begin(j, "pointers", '[');
+		for (i = 0; i < x.n; i++) {
+			struct kobj *o = &x.o[i];
+
+			if (!o->ok || !listed(&x, o))
+				continue;
+			for (g = 0; g < TRIAGE_GROUPS && groups[g].handle != o->trace_handle; g++)
+				;
+			if (g == TRIAGE_GROUPS)
+				kpm_json_hex(j, NULL, o->pointer);
+		}
+		kpm_json_end(j, ']');
+	}
 	free(groups);
 	kml_free(&x);
 	return 0;

@@ -23,7 +23,7 @@
 
 /*
  * Not in debug info (#defines in kernel/printk/printk_ringbuffer.h,
- * identical in 6.1 and 6.12; crash's and makedumpfile's readers use the
+ * identical in 6.1 and 6.12; crash's reader, printk.c, decodes the
  * same since 5.10):
  * - state_var is an unsigned long: the descriptor id in its low
  *   DESC_SV_BITS - 2 bits (DESC_ID_MASK), the state in the top two
@@ -41,7 +41,7 @@
  */
 #define DESC_STATE_BITS		2
 #define LPOS_DATALESS(lpos)	((lpos) & 1)
-#define EMPTY_LINE_LPOS		0x3	/* NO_LPOS before 6.3 */
+#define EMPTY_LINE_LPOS		0x3	/* NO_LPOS in 6.1 */
 #define FAILED_LPOS		0x1
 
 /*
@@ -680,4 +680,33 @@ int kpm_panic_info(struct kpm_target *t, int *cpu, uint64_t *task, int *pid,
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * One record as crash's `log` prints it (8.0.2 to 8.0.6, printk.c
+ * dump_record() without -m/-d/-T/-t/-c): "[%5llu.%06lu] " then the text,
+ * a newline inside it followed by as many spaces as the timestamp took,
+ * bytes that are neither printable ASCII nor white space printed as '.'.
+ */
+void kpm_log_print(FILE *fp, const char *indent, const struct kpm_log_record *r)
+{
+	char ts[48];
+	size_t i;
+	int ilen;
+
+	ilen = snprintf(ts, sizeof(ts), "[%5" PRIu64 ".%06" PRIu64 "] ",
+			r->ts_nsec / 1000000000, r->ts_nsec % 1000000000 / 1000);
+	fputs(indent, fp);
+	fputs(ts, fp);
+	for (i = 0; i < r->len; i++) {
+		unsigned char c = (unsigned char)r->text[i];
+
+		if (c == '\n')
+			fprintf(fp, "\n%s%*s", indent, ilen, "");
+		else if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\v' || c == '\f' || c == '\r')
+			fputc(c, fp);
+		else
+			fputc('.', fp);
+	}
+	fputc('\n', fp);
 }

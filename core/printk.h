@@ -39,6 +39,9 @@ typedef int (*kpm_log_fn)(struct kpm_target *t, const struct kpm_log_record *r, 
 long kpm_log_walk(struct kpm_target *t, kpm_log_fn fn, void *arg);
 long kpm_log_walk_lost(struct kpm_target *t, kpm_log_fn fn, void *arg, long *lost);
 
+/* One record as crash's `log` prints it, each line after @indent. */
+void kpm_log_print(FILE *fp, const char *indent, const struct kpm_log_record *r);
+
 /* init_uts_ns.name.release ("6.1.192-kpm"): 0, or -1 with t->err. */
 int kpm_kernel_release(struct kpm_target *t, char *buf, size_t len);
 /* init_uts_ns.name.version ("#1 SMP PREEMPT_DYNAMIC ..."): 0, or -1. */

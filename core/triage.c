@@ -51,7 +51,8 @@ static const char *const status_key[NR_ST] = {
 
 struct kpm_triage {
 	int raw;
-	struct finding *f;
+	/* each finding allocated on its own: its memstream holds &data, &datalen */
+	struct finding **f;
 	int nf, cap;
 	struct lines partial, info;
 };
@@ -112,18 +113,20 @@ void kpm_tr_finding(struct kpm_triage *tr, const char *fmt, ...)
 	struct finding *f;
 
 	if (tr->nf)
-		close_data(&tr->f[tr->nf - 1]);
+		close_data(tr->f[tr->nf - 1]);
 	if (tr->nf == tr->cap) {
 		int cap = tr->cap ? 2 * tr->cap : 8;
-		struct finding *n = realloc(tr->f, cap * sizeof(*n));
+		struct finding **n = realloc(tr->f, cap * sizeof(*n));
 
 		if (!n)
 			return;
 		tr->f = n;
 		tr->cap = cap;
 	}
-	f = &tr->f[tr->nf++];
-	memset(f, 0, sizeof(*f));
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return;
+	tr->f[tr->nf++] = f;
 	va_start(ap, fmt);
 	f->summary = vfmt(fmt, ap);
 	va_end(ap);
@@ -136,7 +139,7 @@ void kpm_tr_detail(struct kpm_triage *tr, const char *fmt, ...)
 	if (!tr->nf)
 		return;
 	va_start(ap, fmt);
-	add_line(&tr->f[tr->nf - 1].details, vfmt(fmt, ap));
+	add_line(&tr->f[tr->nf - 1]->details, vfmt(fmt, ap));
 	va_end(ap);
 }
 
@@ -147,7 +150,7 @@ struct kpm_json *kpm_tr_data(struct kpm_triage *tr)
 
 	if (!tr->nf)
 		goto none;
-	f = &tr->f[tr->nf - 1];
+	f = tr->f[tr->nf - 1];
 	if (!f->datafp && !f->data) {
 		f->datafp = open_memstream(&f->data, &f->datalen);
 		if (!f->datafp)
@@ -193,10 +196,11 @@ static void free_triage(struct kpm_triage *tr)
 	int i;
 
 	for (i = 0; i < tr->nf; i++) {
-		close_data(&tr->f[i]);
-		free(tr->f[i].summary);
-		free_lines(&tr->f[i].details);
-		free(tr->f[i].data);
+		close_data(tr->f[i]);
+		free(tr->f[i]->summary);
+		free_lines(&tr->f[i]->details);
+		free(tr->f[i]->data);
+		free(tr->f[i]);
 	}
 	free(tr->f);
 	free_lines(&tr->partial);
@@ -293,19 +297,6 @@ static const struct kpm_log_record *log_at(const struct sysinfo *s, long i)
 	return &s->log.r[(first + i) % s->log.n];
 }
 
-/* crash's `log` format: "[%5lu.%06lu] " and the text, line by line */
-static void print_record(FILE *fp, const char *indent, const struct kpm_log_record *r)
-{
-	const char *p = r->text, *nl;
-
-	do {
-		nl = strchr(p, '\n');
-		fprintf(fp, "%s[%5" PRIu64 ".%06" PRIu64 "] %.*s\n", indent, r->ts_nsec / 1000000000,
-			(r->ts_nsec % 1000000000) / 1000, nl ? (int)(nl - p) : (int)strlen(p), p);
-		p = nl ? nl + 1 : NULL;
-	} while (p && *p);
-}
-
 /* Decoders */
 
 static void run_decoder(struct kpm_target *t, const struct kpm_decoder *d, int raw,
@@ -325,7 +316,7 @@ static void run_decoder(struct kpm_target *t, const struct kpm_decoder *d, int r
 	t->err[0] = 0;
 	ret = d->triage(t, &r->tr);
 	if (r->tr.nf)
-		close_data(&r->tr.f[r->tr.nf - 1]);
+		close_data(r->tr.f[r->tr.nf - 1]);
 	if (ret < 0) {
 		r->st = ST_FAILED;
 		snprintf(r->reason, sizeof(r->reason), "%s", t->err[0] ? t->err : "unknown error");
@@ -366,7 +357,7 @@ static void text_report(FILE *fp, const struct sysinfo *s, const struct result *
 	if (s->nlog) {
 		fprintf(fp, "  last %ld log records:\n", s->nlog);
 		for (j = 0; j < s->nlog; j++)
-			print_record(fp, "    ", log_at(s, j));
+			kpm_log_print(fp, "    ", log_at(s, j));
 	}
 	if (s->log_err[0])
 		fprintf(fp, "  log: %s\n", s->log_err);
@@ -383,9 +374,11 @@ static void text_report(FILE *fp, const struct sysinfo *s, const struct result *
 			fprintf(fp, ", %d finding%s", r->tr.nf, r->tr.nf == 1 ? "" : "s");
 		fprintf(fp, "\n");
 		for (k = 0; k < r->tr.nf; k++) {
-			fprintf(fp, "  %s\n", r->tr.f[k].summary ? r->tr.f[k].summary : "?");
-			for (l = 0; l < r->tr.f[k].details.n; l++)
-				fprintf(fp, "    %s\n", r->tr.f[k].details.v[l]);
+			const struct finding *f = r->tr.f[k];
+
+			fprintf(fp, "  %s\n", f->summary ? f->summary : "?");
+			for (l = 0; l < f->details.n; l++)
+				fprintf(fp, "    %s\n", f->details.v[l]);
 		}
 		for (k = 0; k < r->tr.partial.n; k++)
 			fprintf(fp, "  could not read: %s\n", r->tr.partial.v[k]);
@@ -463,7 +456,7 @@ static void json_report(FILE *fp, const struct sysinfo *s, const struct result *
 			kpm_json_str(&j, "reason", rs->reason);
 		kpm_json_begin(&j, "findings", '[');
 		for (k = 0; k < rs->tr.nf; k++) {
-			const struct finding *f = &rs->tr.f[k];
+			const struct finding *f = rs->tr.f[k];
 
 			kpm_json_begin(&j, NULL, '{');
 			kpm_json_str(&j, "summary", f->summary ? f->summary : "");

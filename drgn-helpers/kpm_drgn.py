@@ -47,6 +47,7 @@ def main(prog, argv):
         sys.stderr.write(usage_text(name, "kpm_drgn.py "))
         return 2
     except KpmError as e:
+        sys.stdout.write(getattr(e, "output", ""))
         sys.stdout.flush()
         print(f"{name}: {e}", file=sys.stderr)
         return 1

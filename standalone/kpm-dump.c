@@ -38,6 +38,7 @@ struct sym {
 	uint64_t addr;
 	char *name;
 	size_t seq;		/* symbol-table order: among aliases, the first is named */
+	int rank;		/* kallsyms' order of aliases (vmlinux only): lower first */
 };
 
 struct entry {			/* DWARF index: struct/union tags, enumerators */
@@ -248,6 +249,8 @@ static int cmp_addr(const void *a, const void *b)
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
@@ -334,7 +337,26 @@ static const struct kpm_target_ops dump_ops = {
 
 /* Symbols */
 
-static void add_sym(struct dump *d, uint64_t addr, const char *name)
+/*
+ * scripts/kallsyms.c compare_symbols() (v5.x through v6.12) orders aliases
+ * of the kernel image: weak symbols last, then symbols a linker script may
+ * provide (__start_X, __stop_X, __end_X, __X_start, __X_end), then by the
+ * number of leading underscores; %pS names the first.  Module symbols keep
+ * their symtab order (find_kallsyms_symbol() takes the first).
+ */
+static int kallsyms_rank(const char *name, int weak)
+{
+	size_t len = strlen(name);
+	int lsp = 0;
+
+	if (len >= 8 && name[0] == '_' && name[1] == '_')
+		lsp = !strncmp(name + 2, "start_", 6) || !strncmp(name + 2, "stop_", 5) ||
+		      !strncmp(name + 2, "end_", 4) || !strcmp(name + len - 6, "_start") ||
+		      !strcmp(name + len - 4, "_end");
+	return weak << 16 | lsp << 8 | (int)(strspn(name, "_") & 0xff);
+}
+
+static void add_sym(struct dump *d, uint64_t addr, const char *name, int rank)
 {
 	if (!addr || !name || !*name)
 		return;
@@ -349,6 +371,7 @@ static void add_sym(struct dump *d, uint64_t addr, const char *name)
 	}
 	d->syms[d->nsyms].addr = addr;
 	d->syms[d->nsyms].seq = d->nsyms;
+	d->syms[d->nsyms].rank = rank;
 	d->syms[d->nsyms++].name = strdup(name);
 }
 
@@ -360,17 +383,28 @@ static int load_vmlinux_syms(struct dump *d, const char *path, uint64_t offset)
 	GElf_Shdr sh;
 	GElf_Sym s;
 	Elf_Data *data;
-	size_t i;
+	size_t i, shstrndx, percpu = SHN_UNDEF;
 
 	if (fd < 0)
 		return -1;
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ, NULL);
+	/*
+	 * Per-CPU variables (.data..percpu) are offsets into each CPU's area,
+	 * linked at 0: KASLR does not move them (kallsyms has them absolute).
+	 */
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0)
+		while ((scn = elf_nextscn(elf, scn)))
+			if (gelf_getshdr(scn, &sh) &&
+			    !strcmp(elf_strptr(elf, shstrndx, sh.sh_name) ?: "", ".data..percpu"))
+				percpu = elf_ndxscn(scn);
+	scn = NULL;
 	while (elf && (scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
 			continue;
 		data = elf_getdata(scn, NULL);
 		for (i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *name;
 			int type;
 
 			if (!gelf_getsym(data, i, &s))
@@ -379,7 +413,10 @@ static int load_vmlinux_syms(struct dump *d, const char *path, uint64_t offset)
 			if (type == STT_SECTION || type == STT_FILE || s.st_shndx == SHN_UNDEF ||
 			    s.st_shndx == SHN_ABS)
 				continue;
-			add_sym(d, s.st_value + offset, elf_strptr(elf, sh.sh_link, s.st_name));
+			name = elf_strptr(elf, sh.sh_link, s.st_name);
+			if (name)
+				add_sym(d, s.st_value + (s.st_shndx == percpu ? 0 : offset), name,
+					kallsyms_rank(name, GELF_ST_BIND(s.st_info) == STB_WEAK));
 		}
 	}
 	if (elf)
@@ -430,7 +467,7 @@ static int module_syms(struct kpm_target *t, uint64_t node, void *arg)
 			ms->lost++;
 			continue;
 		}
-		add_sym(ms->d, s->st_value, name);
+		add_sym(ms->d, s->st_value, name, 0);
 	}
 	return 0;
 }

@@ -56,6 +56,13 @@ def _find_member(t, name, base):
     return None
 
 
+def _linker_provided(name):
+    """scripts/kallsyms.c may_be_linker_script_provide_symbol()"""
+    if len(name) < 8 or not name.startswith("__"):
+        return False
+    return (name.startswith(("__start_", "__stop_", "__end_")) or name.endswith(("_start", "_end")))
+
+
 def _libpath():
     env = os.environ.get("KPM_LIB")
     if env:
@@ -156,16 +163,20 @@ class Core:
         return 0
 
     def _symbol(self, name, out):
+        # The variable's address from its debug info first: drgn's symbol
+        # table shifts per-CPU symbols (.data..percpu, offsets linked at 0)
+        # by the KASLR offset like any other; the object's address is right.
         name = name.decode()
+        try:
+            out[0] = self.prog.object(name).address_
+            if out[0] is not None:
+                return 0
+        except (LookupError, TypeError, ValueError):
+            pass
         try:
             out[0] = self.prog.symbol(name).address
             return 0
         except LookupError:
-            pass
-        try:
-            out[0] = self.prog.object(name).address_
-            return 0
-        except (LookupError, TypeError, ValueError):
             return -1
 
     def _type(self, name):
@@ -210,12 +221,18 @@ class Core:
         symbol containing it."""
         if self._syms is None:
             skip = (drgn.SymbolKind.SECTION, drgn.SymbolKind.FILE)
-            # Among aliases the kernel's kallsyms lookup names the first in
-            # symbol-table order, where locals come before globals (and weak
-            # ones last); prog.symbols() does not keep that order, so rank
-            # by binding.
+            # Among aliases %pS names the first in kallsyms' order: for the
+            # kernel image scripts/kallsyms.c's compare_symbols() puts weak
+            # symbols last, then those a linker script may provide
+            # (__start_X, __X_end, ...), then more leading underscores; a
+            # module's lookup takes the first in its symtab, where locals
+            # come before globals.  prog.symbols() keeps neither order, so
+            # rank by both.
+            weak = drgn.SymbolBinding.WEAK
             rank = {drgn.SymbolBinding.LOCAL: 0, drgn.SymbolBinding.GLOBAL: 1}
-            syms = sorted((s.address, rank.get(s.binding, 2), i, s.name)
+            syms = sorted((s.address, (s.binding == weak, _linker_provided(s.name),
+                                       len(s.name) - len(s.name.lstrip("_")),
+                                       rank.get(s.binding, 2)), i, s.name)
                           for i, s in enumerate(self.prog.symbols())
                           if s.name and s.kind not in skip and s.address)
             self._syms = ([s[0] for s in syms], [s[3] for s in syms])
@@ -263,7 +280,10 @@ class Core:
         if ret == -2:
             raise UsageError(err.value.decode(errors="replace"))
         if ret < 0:
-            raise KpmError(err.value.decode(errors="replace"))
+            # what the report printed before it failed, as crash shows it
+            e = KpmError(err.value.decode(errors="replace"))
+            e.output = text
+            raise e
         return text
 
     def objects(self, name: str, kind: str, parent: int = 0):
