@@ -73,7 +73,7 @@ struct kpm_decoder {
 	int triage_order;		/* 0: not part of triage */
 	/* 0, or -1 with t->err saying why this kernel has nothing to decode. */
 	int (*applies)(struct kpm_target *t);
-	/* The command: >= 0, or -1 with t->err. */
+	/* The command: >= 0, or -1 with t->err; -2 with t->err: bad arguments. */
 	long (*report)(struct kpm_target *t, FILE *fp, const struct kpm_args *a);
 	/* Diagnosis for triage: 0, or -1 with t->err (failed). */
 	int (*triage)(struct kpm_target *t, struct kpm_triage *tr);

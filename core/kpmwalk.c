@@ -62,14 +62,14 @@ static int parse_address(struct kpm_target *t, const char *s, uint64_t *addr)
 		*addr = strtoull(p, &end, 16);
 		if (errno == ERANGE || *end) {
 			kpm_errf(t, "address '%s' is out of range (64 bits)", s);
-			return -1;
+			return -2;	/* bad arguments: the front end adds the usage */
 		}
 		return 0;
 	}
 	if (p == s && *s && t->ops->symbol(t, s, addr) == 0)
 		return 0;
 	kpm_errf(t, "'%s' is neither a hexadecimal address nor a symbol", s);
-	return -1;
+	return -2;	/* bad arguments: the front end adds the usage */
 }
 
 static long kpmwalk_report(struct kpm_target *t, FILE *fp, const struct kpm_args *a)
@@ -82,26 +82,26 @@ static long kpmwalk_report(struct kpm_target *t, FILE *fp, const struct kpm_args
 
 	if (!kind) {
 		kpm_errf(t, "-t is required: list, hlist, rbtree, xarray or idr");
-		return -1;
+		return -2;	/* bad arguments: the front end adds the usage */
 	}
 	if (a->npos != 1) {
 		if (a->npos)
 			kpm_errf(t, "one address, not %d", a->npos);
 		else
 			kpm_errf(t, "an address is required: the list head, hlist head, rb_root, xarray or idr");
-		return -1;
+		return -2;	/* bad arguments: the front end adds the usage */
 	}
 	offset_ok = !strcmp(kind, "list") || !strcmp(kind, "hlist") || !strcmp(kind, "rbtree");
 	if (!offset_ok && strcmp(kind, "xarray") && strcmp(kind, "idr")) {
 		kpm_errf(t, "-t %s: not list, hlist, rbtree, xarray or idr", kind);
-		return -1;
+		return -2;	/* bad arguments: the front end adds the usage */
 	}
 	if (!offset_ok && kpm_opt_given(a, 'o')) {
 		kpm_errf(t, "-o applies to list, hlist and rbtree walks, not to -t %s", kind);
-		return -1;
+		return -2;	/* bad arguments: the front end adds the usage */
 	}
 	if (parse_address(t, a->pos[0], &addr))
-		return -1;
+		return -2;
 
 	if (!strcmp(kind, "list")) {
 		memcpy(m, lh_tab, sizeof(m));

@@ -147,6 +147,28 @@ def crash_members(text):
     return vals
 
 
+def crash_nvme_dev(nvme):
+    """The first controller of nvme_driver as crash reads it: (nvme_dev
+    address, its klist node, sizeof(struct nvme_queue), nvme_dev.queues,
+    online_queues).  nvme_driver's address comes from crash's symbol table
+    (kallsyms): on 6.12, crash 8.0.6's gdb places nvme.ko's data 0x80 bytes
+    off, so an expression naming the module's nvme_driver reads wrong."""
+    (sym_out,) = nvme.crash_sections(["sym nvme_driver"])
+    drv = int(re.search(r"^([0-9a-f]{16}) \(\w\) nvme_driver", sym_out, re.M).group(1), 16)
+    node_out, qsize_out = nvme.crash_sections([
+        f"p ((struct driver_private *)((struct pci_driver *){drv:#x})->driver.p)->klist_devices.k_list.next",
+        "p sizeof(struct nvme_queue)"])
+    node = int(re.search(r"= \(struct list_head \*\) (0x[0-9a-f]+)", node_out).group(1), 16)
+    qsize = int(re.search(r"= (\d+)", qsize_out).group(1))
+    (dev_out,) = nvme.crash_sections([
+        f"p ((struct device_private *)({node:#x} - (unsigned long)"
+        f"&((struct device_private *)0)->knode_driver.n_node))->device->driver_data"])
+    dev = int(re.search(r"= \(void \*\) (0x[0-9a-f]+)", dev_out).group(1), 16)
+    (qs_out,) = nvme.crash_sections([f"struct nvme_dev.queues,online_queues {dev:#x}"])
+    d = crash_members(qs_out)
+    return dev, node, qsize, d["queues"], d["online_queues"]
+
+
 def crash_vtop(text):
     m = re.search(r"^([0-9a-f]{16})\s+([0-9a-f]+)\s*$", text, flags=re.M)
     assert m, f"no vtop translation in:\n{text}"

@@ -12,30 +12,15 @@ import struct
 
 import pytest
 
-from conftest import crash_members, crash_vtop
+from conftest import crash_members, crash_nvme_dev, crash_vtop
 
 
 @pytest.fixture(scope="module")
 def facts(nvme):
     """Addresses of the objects to damage, from crash's own p/struct/vtop."""
     qid = nvme.manifest["injected"]["qid"]
-    # The address from crash's own symbol table (kallsyms): on 6.12, crash
-    # 8.0.6's gdb places nvme.ko's data 0x80 bytes off, so an expression
-    # naming the module's nvme_driver reads the wrong memory.
-    (sym_out,) = nvme.crash_sections(["sym nvme_driver"])
-    drv = int(re.search(r"^([0-9a-f]{16}) \(\w\) nvme_driver", sym_out, re.M).group(1), 16)
-    node_out, qsize_out = nvme.crash_sections([
-        f"p ((struct driver_private *)((struct pci_driver *){drv:#x})->driver.p)->klist_devices.k_list.next",
-        "p sizeof(struct nvme_queue)",
-    ])
-    node = int(re.search(r"= \(struct list_head \*\) (0x[0-9a-f]+)", node_out).group(1), 16)
-    qsize = int(re.search(r"= (\d+)", qsize_out).group(1))
-    (dev_out,) = nvme.crash_sections([
-        f"p ((struct device_private *)({node:#x} - (unsigned long)"
-        f"&((struct device_private *)0)->knode_driver.n_node))->device->driver_data"])
-    dev = int(re.search(r"= \(void \*\) (0x[0-9a-f]+)", dev_out).group(1), 16)
-    (qs_out,) = nvme.crash_sections([f"struct nvme_dev.queues {dev:#x}"])
-    queue = crash_members(qs_out)["queues"] + qid * qsize
+    dev, node, qsize, queues, online = crash_nvme_dev(nvme)
+    queue = queues + qid * qsize
     q_out, field_out, node_phys, queue_phys = nvme.crash_sections([
         f"struct nvme_queue.cqes,cq_dma_addr,q_depth,qid {queue:#x}",
         f"p &((struct nvme_queue *){queue:#x})->cqes",

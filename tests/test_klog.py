@@ -15,7 +15,6 @@ import json
 import os
 import re
 import struct
-import subprocess
 
 import pytest
 
@@ -30,13 +29,8 @@ def fx(request):
     return fixture(request.param)
 
 
-def kpm_dump(f, *args, vmcore=None):
-    cmd = [KPM_DUMP, "-c", vmcore or f.vmcore, "-s", f.vmlinux]
-    for _, path in f.modules:
-        cmd += ["-m", path]
-    p = subprocess.run(cmd + list(args), capture_output=True, text=True, errors="replace",
-                       timeout=300)
-    return p.returncode, p.stdout, p.stderr
+def kpm_dump(fx, *args, vmcore=None):
+    return fx.kpm_dump(list(args), vmcore=vmcore)
 
 
 def need_kpm_dump():

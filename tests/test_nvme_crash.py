@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import crash_members
+from conftest import crash_members, crash_nvme_dev
 
 QUEUE_MEMBERS = ("qid", "q_depth", "sq_tail", "last_sq_tail", "cq_head", "cq_phase",
                  "cq_vector", "flags", "sqes", "sq_dma_addr", "cq_dma_addr", "cqes", "sq_cmds")
@@ -155,44 +155,7 @@ def test_text_flags_and_ring_views(nvme, injected):
 
 def crash_q_depths(nvme):
     """q_depth of every online queue, from crash's own struct reads."""
-    (sym_out,) = nvme.crash_sections(["sym nvme_driver"])
-    drv = int(re.search(r"^([0-9a-f]{16}) \(\w\) nvme_driver", sym_out, re.M).group(1), 16)
-    node_out, qsize_out = nvme.crash_sections([
-        f"p ((struct driver_private *)((struct pci_driver *){drv:#x})->driver.p)->klist_devices.k_list.next",
-        "p sizeof(struct nvme_queue)"])
-    node = int(re.search(r"= \(struct list_head \*\) (0x[0-9a-f]+)", node_out).group(1), 16)
-    qsize = int(re.search(r"= (\d+)", qsize_out).group(1))
-    (dev_out,) = nvme.crash_sections([
-        f"p ((struct device_private *)({node:#x} - (unsigned long)"
-        f"&((struct device_private *)0)->knode_driver.n_node))->device->driver_data"])
-    dev = int(re.search(r"= \(void \*\) (0x[0-9a-f]+)", dev_out).group(1), 16)
-    (qs_out,) = nvme.crash_sections([f"struct nvme_dev.queues,online_queues {dev:#x}"])
-    d = crash_members(qs_out)
-    outs = nvme.crash_sections([f"struct nvme_queue.q_depth {d['queues'] + i * qsize:#x}"
-                                for i in range(d["online_queues"])])
+    dev, node, qsize, queues, online = crash_nvme_dev(nvme)
+    outs = nvme.crash_sections([f"struct nvme_queue.q_depth {queues + i * qsize:#x}"
+                                for i in range(online)])
     return [crash_members(o)["q_depth"] for o in outs]
-
-
-def test_without_module_debuginfo_says_what_is_missing(nvme):
-    rc, out = nvme.crash(["nvmeq"], load_modules=False)
-    assert re.search(r"nvmeq: this kernel's debug info has no \S+ \(is .* debug info loaded\?\)", out), out
-    assert "NVME_DEV" not in out
-
-
-def test_bad_option_prints_usage(nvme):
-    (out,) = nvme.crash_sections(["nvmeq -x"])
-    assert "Usage:" in out and "nvmeq [-c | -C] [-s] [-j]" in out
-
-
-def test_help_has_examples(nvme):
-    (out,) = nvme.crash_sections(["help nvmeq"])
-    assert "SYNOPSIS" in out and "EXAMPLE" in out and "crash> nvmeq" in out
-
-
-def test_dump_without_the_nvme_driver(nvme):
-    """The kmemleak dump of the same kernel never loaded nvme: one clear line."""
-    from conftest import fixture
-    other = fixture(nvme.name.replace("-nvme", "-kmemleak"))
-    rc, out = other.crash(["nvmeq", "p/x 0x600dcafe"])
-    assert "0x600dcafe" in out
-    assert re.search(r"^nvmeq: no symbol nvme_driver: the nvme \(PCI\) driver is not loaded$", out, re.M), out

@@ -7,7 +7,6 @@ manifests record (the injected CQE, the guest's kmemleak report).
 import json
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -17,12 +16,7 @@ KPM_DUMP = os.path.join(TOP, "standalone", "kpm-dump")
 
 
 def kpm_dump(fx, *args, vmcore=None):
-    cmd = [KPM_DUMP, "-c", vmcore or fx.vmcore, "-s", fx.vmlinux]
-    for _, path in fx.modules:
-        cmd += ["-m", path]
-    p = subprocess.run(cmd + list(args), capture_output=True, text=True, errors="replace",
-                       timeout=300)
-    return p.returncode, p.stdout, p.stderr
+    return fx.kpm_dump(list(args), vmcore=vmcore)
 
 
 def test_nvmeq_is_crash_s(nvme):

@@ -65,7 +65,7 @@ def test_panic_message_cpu_and_task(fx, runs):
     assert int(p["task"], 16) == curr.value_()
     assert (p["pid"], p["comm"]) == (curr.pid.value_(), curr.comm.string_().decode())
     # the console's oops header names the same task
-    m = re.findall(r"CPU: (\d+) PID: (\d+) Comm: (\S+)", fx.console)
+    m = re.findall(r"CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)", fx.console)  # 6.12: UID
     assert m and (int(m[-1][0]), int(m[-1][1]), m[-1][2]) == (p["cpu"], p["pid"], p["comm"])
 
 
