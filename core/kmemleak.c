@@ -97,11 +97,6 @@ static const struct kpm_member kml_tab[NR_KML + 1] = {
 	[NR_KML] = { NULL },
 };
 
-/* One field of the stack depot handle (union handle_parts). */
-struct bits {
-	long off, size;
-};
-
 struct trace {
 	uint32_t handle;
 	int nframes;		/* -1: could not be read */
@@ -136,7 +131,7 @@ struct kml_ctx {
 	/* stack depot */
 	int depot;		/* 0: none, 1: stack_slabs (<=6.7), 2: stack_pools */
 	uint64_t depot_array;
-	struct bits h_index, h_offset;
+	struct kpm_member h_index, h_offset;	/* union handle_parts fields */
 	struct trace *trace_hash[1024];
 	/* possible CPUs, for per-CPU objects */
 	const int *cpus;
@@ -182,21 +177,21 @@ static uint32_t crc32_le(uint32_t crc, const unsigned char *p, size_t len)
 	return crc;
 }
 
-static uint64_t get_bits(uint32_t v, const struct bits *b)
+/* One field of a stack depot handle, extracted as from the union's bytes. */
+static uint64_t handle_part(uint32_t handle, const struct kpm_member *m)
 {
-	return (v >> b->off) & (b->size >= 32 ? 0xffffffffu : ((1u << b->size) - 1));
+	unsigned char b[4] = { handle, handle >> 8, handle >> 16, handle >> 24 };
+
+	return kpm_field(b, m);
 }
 
-static int resolve_bits(struct kml_ctx *x, const char *const *names, struct bits *b)
+/* The first of @names that union handle_parts has in this kernel. */
+static int resolve_part(struct kml_ctx *x, const char *const *names, struct kpm_member *m)
 {
-	struct kpm_layout l;
-
 	for (; *names; names++) {
-		if (kpm_lookup_member(x->t, "union handle_parts", *names, &l))
-			continue;
-		b->off = l.bit_size ? l.bit_off : l.off * 8;
-		b->size = l.bit_size ? l.bit_size : l.size * 8;
-		if (b->size > 0)
+		m->type = "union handle_parts";
+		m->name = *names;
+		if (kpm_resolve_one(x->t, m) == 0 && (m->bit_size || m->size > 0))
 			return 0;
 	}
 	return -1;
@@ -211,13 +206,13 @@ static void init_depot(struct kml_ctx *x)
 
 	if (!kpm_has(M(x, KO_TRACE_HANDLE)) || !kpm_has(M(x, SR_ENTRIES)))
 		return;
-	if (resolve_bits(x, off, &x->h_offset))
+	if (resolve_part(x, off, &x->h_offset))
 		return;
 	if (t->ops->symbol(t, "stack_slabs", &x->depot_array) == 0 &&
-	    resolve_bits(x, idx6_1, &x->h_index) == 0)
+	    resolve_part(x, idx6_1, &x->h_index) == 0)
 		x->depot = 1;
 	else if (t->ops->symbol(t, "stack_pools", &x->depot_array) == 0 &&
-		 resolve_bits(x, idx6_8, &x->h_index) == 0)
+		 resolve_part(x, idx6_8, &x->h_index) == 0)
 		x->depot = 2;
 }
 
@@ -437,8 +432,8 @@ static struct trace *get_trace(struct kml_ctx *x, uint32_t handle)
 		snprintf(tr->err, sizeof(tr->err), "stack depot layout not recognised");
 		return tr;
 	}
-	index = get_bits(handle, &x->h_index);
-	offset = get_bits(handle, &x->h_offset) << DEPOT_STACK_ALIGN;
+	index = handle_part(handle, &x->h_index);
+	offset = handle_part(handle, &x->h_offset) << DEPOT_STACK_ALIGN;
 	if (x->depot == 2) {
 		if (!index) {
 			snprintf(tr->err, sizeof(tr->err), "stack depot handle %#x: no pool", handle);

@@ -116,6 +116,13 @@ char **kpm_crash_help(const struct kpm_decoder *d);
  */
 long kpm_run(struct kpm_target *t, FILE *fp, const struct kpm_decoder *d,
 	     int argc, char *const *argv);
+/*
+ * The same into a malloc'd buffer (*buf, *len; free() it), for front ends
+ * whose output stream is unbuffered (crash's fp) or that want a string
+ * (drgn).  *buf holds what was printed even when the command failed.
+ */
+long kpm_run_mem(struct kpm_target *t, const struct kpm_decoder *d, int argc,
+		 char *const *argv, char **buf, size_t *len);
 
 /*
  * Triage: what a decoder's triage entry reports.  A finding is one line

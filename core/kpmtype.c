@@ -31,7 +31,6 @@ static long kpmtype_report(struct kpm_target *t, FILE *fp, const struct kpm_args
 	for (i = 0; i < a->npos; i++) {
 		char type[128], *member;
 		struct kpm_member m = { 0 };
-		struct kpm_layout l;
 		uint64_t v = 0;
 		int ok, readable = 0;
 		long size;
@@ -58,26 +57,21 @@ static long kpmtype_report(struct kpm_target *t, FILE *fp, const struct kpm_args
 			bad += size < 0;
 			continue;
 		}
-		ok = kpm_lookup_member(t, type, member, &l) == 0;
-		if (ok && have_addr) {
-			m.type = type;
-			m.name = member;
-			m.off = l.off;
-			m.size = l.size;
-			m.bit_off = l.bit_off;
-			m.bit_size = l.bit_size;
+		m.type = type;
+		m.name = member;
+		ok = kpm_resolve_one(t, &m) == 0;
+		if (ok && have_addr)
 			readable = kpm_read_member(t, addr, &m, &v) == 0;
-		}
 		bad += !ok;
 		if (json) {
 			kpm_json_begin(&j, NULL, '{');
 			kpm_json_str(&j, "type", type);
 			kpm_json_str(&j, "member", member);
 			if (ok) {
-				kpm_json_i64(&j, "offset", l.off);
-				kpm_json_i64(&j, "size", l.size);
-				kpm_json_i64(&j, "bit_offset", l.bit_size ? l.bit_off : l.off * 8);
-				kpm_json_i64(&j, "bit_size", l.bit_size);
+				kpm_json_i64(&j, "offset", m.off);
+				kpm_json_i64(&j, "size", m.size);
+				kpm_json_i64(&j, "bit_offset", m.bit_size ? m.bit_off : m.off * 8);
+				kpm_json_i64(&j, "bit_size", m.bit_size);
 				if (readable)
 					kpm_json_u64(&j, "value", v);
 				else if (have_addr)
@@ -93,8 +87,8 @@ static long kpmtype_report(struct kpm_target *t, FILE *fp, const struct kpm_args
 				(int)(31 - strlen(type) > 0 ? 31 - strlen(type) : 0), member);
 			continue;
 		}
-		fprintf(fp, "%-32s  %6ld  %4ld  %10ld  %8ld", a->pos[i], l.off, l.size,
-			l.bit_size ? l.bit_off : l.off * 8, l.bit_size);
+		fprintf(fp, "%-32s  %6ld  %4ld  %10ld  %8ld", a->pos[i], m.off, m.size,
+			m.bit_size ? m.bit_off : m.off * 8, m.bit_size);
 		if (have_addr && readable)
 			fprintf(fp, "  %#" PRIx64, v);
 		else if (have_addr)

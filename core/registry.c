@@ -26,11 +26,13 @@ const struct kpm_decoder *const *kpm_decoders(void)
 {
 	size_t n = __stop_kpm_decoder_set - __start_kpm_decoder_set;
 
+	static const struct kpm_decoder *const none[] = { NULL };
+
 	if (!sorted) {
 		const struct kpm_decoder **s = calloc(n + 1, sizeof(*s));
 
 		if (!s)
-			return __start_kpm_decoder_set;	/* not sorted, not terminated: never */
+			return none;	/* out of memory: no commands, never an unterminated list */
 		memcpy(s, __start_kpm_decoder_set, n * sizeof(*s));
 		qsort(s, n, sizeof(*s), cmp_decoder);
 		sorted = s;
@@ -250,4 +252,22 @@ long kpm_run(struct kpm_target *t, FILE *fp, const struct kpm_decoder *d,
 	}
 	t->err[0] = 0;
 	return d->report(t, fp, &a);
+}
+
+long kpm_run_mem(struct kpm_target *t, const struct kpm_decoder *d, int argc,
+		 char *const *argv, char **buf, size_t *len)
+{
+	FILE *mem;
+	long ret;
+
+	*buf = NULL;
+	*len = 0;
+	mem = open_memstream(buf, len);
+	if (!mem) {
+		kpm_errf(t, "open_memstream: out of memory");
+		return -1;
+	}
+	ret = kpm_run(t, mem, d, argc, argv);
+	fclose(mem);
+	return ret;
 }

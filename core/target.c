@@ -37,26 +37,28 @@ int kpm_lookup_member(struct kpm_target *t, const char *type, const char *member
 	return 0;
 }
 
-int kpm_resolve(struct kpm_target *t, struct kpm_member *tab)
+int kpm_resolve_one(struct kpm_target *t, struct kpm_member *m)
 {
 	struct kpm_layout l;
+	int ret = kpm_lookup_member(t, m->type, m->name, &l);
+
+	m->off = l.off;
+	m->size = l.size;
+	m->bit_off = l.bit_off;
+	m->bit_size = l.bit_size;
+	return ret;
+}
+
+int kpm_resolve(struct kpm_target *t, struct kpm_member *tab)
+{
 	struct kpm_member *m;
 
 	for (m = tab; m->type; m++) {
-		if (kpm_lookup_member(t, m->type, m->name, &l) < 0) {
-			m->off = m->size = -1;
-			m->bit_off = m->bit_size = 0;
-			if (!m->optional) {
-				kpm_errf(t, "this kernel's debug info has no %s.%s (is the module's debug info loaded?)",
-					 m->type, m->name);
-				return -1;
-			}
-			continue;
+		if (kpm_resolve_one(t, m) < 0 && !m->optional) {
+			kpm_errf(t, "this kernel's debug info has no %s.%s (is the module's debug info loaded?)",
+				 m->type, m->name);
+			return -1;
 		}
-		m->off = l.off;
-		m->size = l.size;
-		m->bit_off = l.bit_off;
-		m->bit_size = l.bit_size;
 	}
 	return 0;
 }
@@ -74,34 +76,39 @@ uint64_t kpm_get(const void *buf, long off, long size)
 	return v;
 }
 
+/* The bytes that hold a member's value: *nbytes from *first (little-endian). */
+static void member_span(const struct kpm_member *m, long *first, long *nbytes)
+{
+	if (m->bit_size) {
+		*first = m->bit_off / 8;
+		*nbytes = (m->bit_off % 8 + m->bit_size + 7) / 8;
+	} else {
+		*first = m->off;
+		*nbytes = m->size;
+	}
+}
+
+/* A member's value from the bytes of its span (buf[0] is byte @first). */
+static uint64_t span_value(const void *buf, const struct kpm_member *m, long nbytes)
+{
+	uint64_t v = kpm_get(buf, 0, nbytes);
+
+	if (!m->bit_size)
+		return v;
+	v >>= m->bit_off % 8;
+	return m->bit_size >= 64 ? v : v & ((1ULL << m->bit_size) - 1);
+}
+
 uint64_t kpm_field(const void *obj, const struct kpm_member *m)
 {
-	uint64_t v;
 	long first, nbytes;
 
 	if (!kpm_has(m))
 		return 0;
-	if (!m->bit_size)
-		return kpm_get(obj, m->off, m->size);
-	/* the bytes that hold the bitfield, little-endian */
-	first = m->bit_off / 8;
-	nbytes = (m->bit_off % 8 + m->bit_size + 7) / 8;
-	if (nbytes > 8)
+	member_span(m, &first, &nbytes);
+	if (m->bit_size && nbytes > 8)
 		return 0;
-	v = kpm_get(obj, first, nbytes) >> (m->bit_off % 8);
-	return m->bit_size >= 64 ? v : v & ((1ULL << m->bit_size) - 1);
-}
-
-int64_t kpm_sfield(const void *obj, const struct kpm_member *m)
-{
-	uint64_t v = kpm_field(obj, m);
-	long bits = m->bit_size ? m->bit_size : m->size * 8;
-
-	if (bits <= 0 || bits >= 64)
-		return (int64_t)v;
-	if (v & (1ULL << (bits - 1)))
-		v |= ~0ULL << bits;
-	return (int64_t)v;
+	return span_value((const unsigned char *)obj + first, m, nbytes);
 }
 
 int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
@@ -137,23 +144,6 @@ int kpm_read_uint(struct kpm_target *t, uint64_t addr, long size, uint64_t *val,
 	return 0;
 }
 
-int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
-		 const char *what)
-{
-	return kpm_read_uint(t, addr, 8, val, what);
-}
-
-int kpm_read_u32(struct kpm_target *t, uint64_t addr, uint32_t *val,
-		 const char *what)
-{
-	uint64_t v;
-
-	if (kpm_read_uint(t, addr, 4, &v, what))
-		return -1;
-	*val = (uint32_t)v;
-	return 0;
-}
-
 long kpm_ptr_size(struct kpm_target *t)
 {
 	struct kpm_layout l;
@@ -184,7 +174,7 @@ int kpm_symbol_u64(struct kpm_target *t, const char *sym, uint64_t *val)
 int kpm_read_member(struct kpm_target *t, uint64_t base,
 		    const struct kpm_member *m, uint64_t *val)
 {
-	unsigned char b[16];
+	unsigned char b[8];
 	char what[96];
 	long first, nbytes;
 
@@ -193,27 +183,14 @@ int kpm_read_member(struct kpm_target *t, uint64_t base,
 		kpm_errf(t, "%s: not in this kernel's debug info", what);
 		return -1;
 	}
-	if (m->bit_size) {
-		first = m->bit_off / 8;
-		nbytes = (m->bit_off % 8 + m->bit_size + 7) / 8;
-	} else {
-		first = m->off;
-		nbytes = m->size;
-	}
+	member_span(m, &first, &nbytes);
 	if (nbytes < 1 || nbytes > 8) {
 		kpm_errf(t, "%s: not readable as an integer (%ld bytes)", what, m->size);
 		return -1;
 	}
 	if (kpm_read(t, base + first, b, nbytes, what))
 		return -1;
-	if (m->bit_size) {
-		struct kpm_member shifted = *m;
-
-		shifted.bit_off = m->bit_off - first * 8;
-		*val = kpm_field(b, &shifted);
-	} else {
-		*val = kpm_get(b, 0, nbytes);
-	}
+	*val = span_value(b, m, nbytes);
 	return 0;
 }
 
@@ -349,24 +326,6 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev
 		return -1;
 	}
 	return distinct;
-}
-
-long kpm_report_mem(struct kpm_target *t, kpm_report_fn fn, const void *arg,
-		    char **buf, size_t *len)
-{
-	FILE *mem;
-	long ret;
-
-	*buf = NULL;
-	*len = 0;
-	mem = open_memstream(buf, len);
-	if (!mem) {
-		kpm_errf(t, "open_memstream: out of memory");
-		return -1;
-	}
-	ret = fn(t, mem, arg);
-	fclose(mem);
-	return ret;
 }
 
 /* JSON */

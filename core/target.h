@@ -88,6 +88,8 @@ struct kpm_member {
  * naming the first required member the kernel's debug info lacks.
  */
 int kpm_resolve(struct kpm_target *t, struct kpm_member *tab);
+/* Resolve one member (m->type, m->name): 0, or -1 (absent: off -1). */
+int kpm_resolve_one(struct kpm_target *t, struct kpm_member *m);
 int kpm_lookup_member(struct kpm_target *t, const char *type, const char *member,
 		      struct kpm_layout *out);
 static inline int kpm_has(const struct kpm_member *m) { return m->off >= 0; }
@@ -96,16 +98,10 @@ static inline int kpm_has(const struct kpm_member *m) { return m->off >= 0; }
 uint64_t kpm_get(const void *buf, long off, long size);
 /* A member's value from a copy of its object (bitfields extracted). */
 uint64_t kpm_field(const void *obj, const struct kpm_member *m);
-/* Sign-extend a member's value (signed members: int, long, atomic_t). */
-int64_t kpm_sfield(const void *obj, const struct kpm_member *m);
 
 /* Reads name what they read: the error says "@what: cannot read ...". */
 int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
 	     const char *what);
-int kpm_read_u32(struct kpm_target *t, uint64_t addr, uint32_t *val,
-		 const char *what);
-int kpm_read_u64(struct kpm_target *t, uint64_t addr, uint64_t *val,
-		 const char *what);
 /* An integer of @size bytes (1..8). */
 int kpm_read_uint(struct kpm_target *t, uint64_t addr, long size, uint64_t *val,
 		  const char *what);
@@ -145,16 +141,6 @@ long kpm_ptr_size(struct kpm_target *t);
 typedef int (*kpm_list_fn)(struct kpm_target *t, uint64_t node, void *arg);
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 		   long prev_off, long max, kpm_list_fn fn, void *arg);
-
-/*
- * Run a report into a malloc'd buffer (*buf, *len; free() it): front ends
- * whose output stream is unbuffered (crash's fp) or that want a string
- * (drgn) use it.  Returns the report's own result; -1 with the target's
- * error set if the buffer cannot be made.
- */
-typedef long (*kpm_report_fn)(struct kpm_target *t, FILE *fp, const void *arg);
-long kpm_report_mem(struct kpm_target *t, kpm_report_fn fn, const void *arg,
-		    char **buf, size_t *len);
 
 /* JSON output helpers (keys are the kernel's own member names). */
 #define KPM_JSON_DEPTH 32

@@ -272,23 +272,6 @@ static void crash_target_done(struct kpm_target *t, struct crash_priv *cp)
 	kpm_target_done(t);
 }
 
-/*
- * crash's fp is unbuffered: a report written straight to it costs a
- * write() per character.  Render into memory, hand crash one fwrite().
- */
-struct run {
-	const struct kpm_decoder *d;
-	int argc;
-	char **argv;
-};
-
-static long run_fn(struct kpm_target *t, FILE *out, const void *arg)
-{
-	const struct run *r = arg;
-
-	return kpm_run(t, out, r->d, r->argc, r->argv);
-}
-
 /* The crash command name of a decoder: the triage is `kpm`. */
 static const char *crash_name(const struct kpm_decoder *d)
 {
@@ -302,7 +285,6 @@ static void cmd_kpm_decoder(void)
 	const struct kpm_decoder *d = NULL;
 	struct crash_priv cp = { NULL };
 	struct kpm_target t;
-	struct run r;
 	char *buf;
 	size_t len;
 	long ret;
@@ -313,10 +295,11 @@ static void cmd_kpm_decoder(void)
 	if (!d)
 		error(FATAL, "no kpm decoder named %s\n", pc->curcmd);
 	kpm_target_init(&t, &crash_ops, &cp);
-	r.d = d;
-	r.argc = argcnt;
-	r.argv = args;
-	ret = kpm_report_mem(&t, run_fn, &r, &buf, &len);
+	/*
+	 * crash's fp is unbuffered: a report written straight to it costs a
+	 * write() per character.  Render into memory, hand crash one fwrite().
+	 */
+	ret = kpm_run_mem(&t, d, argcnt, args, &buf, &len);
 	if (buf)
 		fwrite(buf, 1, len, fp);
 	free(buf);

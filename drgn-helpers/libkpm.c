@@ -80,19 +80,6 @@ static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", t->err);
 }
 
-struct run {
-	const struct kpm_decoder *d;
-	int argc;
-	char *const *argv;
-};
-
-static long run_fn(struct kpm_target *t, FILE *fp, const void *arg)
-{
-	const struct run *r = arg;
-
-	return kpm_run(t, fp, r->d, r->argc, r->argv);
-}
-
 /*
  * Run a command (argv[0] is its name) into a malloc'd string (*out).
  * Returns the report's result, -1 (failed) or -2 (bad arguments) with err.
@@ -100,21 +87,18 @@ static long run_fn(struct kpm_target *t, FILE *fp, const void *arg)
 long kpm_run_str(const struct kpm_callbacks *cb, int argc, char *const *argv, char **out,
 		 char *err, size_t errlen)
 {
+	const struct kpm_decoder *d = argc > 0 ? kpm_decoder(argv[0]) : NULL;
 	struct kpm_target t;
-	struct run r;
 	size_t len;
 	long ret;
 
 	*out = NULL;
-	r.d = argc > 0 ? kpm_decoder(argv[0]) : NULL;
-	if (!r.d) {
+	if (!d) {
 		snprintf(err, errlen, "no command %s", argc > 0 ? argv[0] : "");
 		return -2;
 	}
-	r.argc = argc;
-	r.argv = argv;
 	kpm_target_init(&t, &cb_ops, (void *)cb);
-	ret = kpm_report_mem(&t, run_fn, &r, out, &len);
+	ret = kpm_run_mem(&t, d, argc, argv, out, &len);
 	if (ret < 0)
 		copy_err(&t, err, errlen);
 	kpm_target_done(&t);

@@ -30,8 +30,8 @@
 #include <libkdumpfile/kdumpfile.h>
 #include "target.h"
 #include "kpm.h"
+#include "kernel.h"
 
-#define MAX_MODULES	1024
 #define MAX_MODSYMS	(1 << 20)
 
 struct sym {
@@ -430,28 +430,23 @@ static int load_vmlinux_syms(struct dump *d, const char *path, uint64_t offset)
  * struct mod_kallsyms { symtab, num_symtab, strtab }.  Its st_value are
  * final addresses.
  */
-enum { MK_LIST, MK_KALLSYMS, MK_SYMTAB, MK_NUM, MK_STRTAB, MK_NEXT, MK_PREV, MK_NR };
+enum { MK_KALLSYMS, MK_SYMTAB, MK_NUM, MK_STRTAB, MK_NR };
 
 /* KSYM_NAME_LEN: 128 until v6.1, 512 from v6.1 (include/linux/kallsyms.h). */
 #define KSYM_NAME_LEN	512
 
-struct modsyms {
-	struct dump *d;
-	long lost;		/* symbols whose name could not be read */
-	struct kpm_member m[MK_NR + 1];
-};
-
-static int module_syms(struct kpm_target *t, uint64_t node, void *arg)
+/* One module's kallsyms; returns how many names could not be read. */
+static long module_syms(struct kpm_target *t, const struct kpm_member *m, uint64_t mod)
 {
-	struct modsyms *ms = arg;
-	uint64_t mod = node - ms->m[MK_LIST].off, ks, symtab, num, strtab, i;
+	uint64_t ks, symtab, num, strtab, i;
 	unsigned char es[sizeof(Elf64_Sym)];
 	char name[KSYM_NAME_LEN + 1];
+	long lost = 0;
 
-	if (kpm_read_member(t, mod, &ms->m[MK_KALLSYMS], &ks) || !ks ||
-	    kpm_read_member(t, ks, &ms->m[MK_SYMTAB], &symtab) ||
-	    kpm_read_member(t, ks, &ms->m[MK_NUM], &num) ||
-	    kpm_read_member(t, ks, &ms->m[MK_STRTAB], &strtab))
+	if (kpm_read_member(t, mod, &m[MK_KALLSYMS], &ks) || !ks ||
+	    kpm_read_member(t, ks, &m[MK_SYMTAB], &symtab) ||
+	    kpm_read_member(t, ks, &m[MK_NUM], &num) ||
+	    kpm_read_member(t, ks, &m[MK_STRTAB], &strtab))
 		return 0;	/* this module's symbols are lost; the next may be fine */
 	for (i = 0; i < num && i < MAX_MODSYMS; i++) {
 		Elf64_Sym *s = (Elf64_Sym *)es;
@@ -464,35 +459,40 @@ static int module_syms(struct kpm_target *t, uint64_t node, void *arg)
 			continue;
 		/* to the NUL, a page at a time: a short name before a missing page is kept */
 		if (kpm_read_string(t, strtab + s->st_name, name, sizeof(name) - 1, "module strtab") < 0) {
-			ms->lost++;
+			lost++;
 			continue;
 		}
-		add_sym(ms->d, s->st_value, name, 0);
+		add_sym(D(t), s->st_value, name, 0);
 	}
-	return 0;
+	return lost;
 }
 
+/*
+ * Each loaded module's kallsyms: the modules are the core's (kpm_modules(),
+ * the same list the decoders symbolize against).
+ */
 static void load_module_syms(struct kpm_target *t)
 {
-	struct modsyms ms = { D(t), 0, {
-		[MK_LIST] = KPM_MEMBER("module", list),
+	struct kpm_member m[MK_NR + 1] = {
 		[MK_KALLSYMS] = KPM_MEMBER("module", kallsyms),
 		[MK_SYMTAB] = KPM_MEMBER("mod_kallsyms", symtab),
 		[MK_NUM] = KPM_MEMBER("mod_kallsyms", num_symtab),
 		[MK_STRTAB] = KPM_MEMBER("mod_kallsyms", strtab),
-		[MK_NEXT] = KPM_MEMBER("list_head", next),
-		[MK_PREV] = KPM_MEMBER("list_head", prev),
 		[MK_NR] = { NULL },
-	} };
-	uint64_t head;
+	};
+	const struct kpm_module *mods;
+	const char *err;
+	long n, i, lost = 0;
 
-	if (kpm_resolve(t, ms.m) || dump_symbol(t, "modules", &head))
+	if (kpm_resolve(t, m))
 		return;
-	if (kpm_list_walk(t, head, ms.m[MK_NEXT].off, ms.m[MK_PREV].off, MAX_MODULES,
-			  module_syms, &ms) < 0)
-		fprintf(stderr, "kpm-dump: module symbols: %s\n", t->err);
-	if (ms.lost)
-		fprintf(stderr, "kpm-dump: module symbols: %ld names not in the dump\n", ms.lost);
+	n = kpm_modules(t, &mods, &err);
+	if (err)
+		fprintf(stderr, "kpm-dump: module symbols: %s\n", err);
+	for (i = 0; i < n; i++)
+		lost += module_syms(t, m, mods[i].addr);
+	if (lost)
+		fprintf(stderr, "kpm-dump: module symbols: %ld names not in the dump\n", lost);
 }
 
 static void sort_syms(struct dump *d)
