@@ -341,3 +341,120 @@ void kpm_flag_names(uint64_t flags, const char *const *names, unsigned int n,
 	if (!used)
 		snprintf(buf, len, "%s", none);
 }
+
+struct task_walk {
+	long tasks_off;
+	kpm_list_fn fn;
+	void *arg;
+};
+
+static int task_node(struct kpm_target *t, uint64_t node, void *arg)
+{
+	struct task_walk *w = arg;
+
+	return w->fn ? w->fn(t, node - w->tasks_off, w->arg) : 0;
+}
+
+long kpm_task_walk(struct kpm_target *t, long max, kpm_list_fn fn, void *arg)
+{
+	struct kpm_member m[] = {
+		KPM_MEMBER("task_struct", tasks),
+		KPM_MEMBER("list_head", next),
+		KPM_MEMBER("list_head", prev),
+		{ 0 }
+	};
+	struct task_walk w = { 0, fn, arg };
+	uint64_t init_task;
+
+	if (t->ops->symbol(t, "init_task", &init_task)) {
+		kpm_errf(t, "no symbol init_task");
+		return -1;
+	}
+	if (kpm_resolve(t, m))
+		return -1;
+	w.tasks_off = m[0].off;
+	return kpm_list_walk(t, init_task + m[0].off, m[1].off, m[2].off, max, task_node, &w);
+}
+
+int kpm_task_ident(struct kpm_target *t, uint64_t task, int *pid, char *comm, size_t commlen)
+{
+	struct kpm_member m[] = {
+		KPM_MEMBER("task_struct", pid),
+		KPM_MEMBER("task_struct", comm),
+		{ 0 }
+	};
+	uint64_t v;
+	size_t max;
+
+	*pid = -1;
+	if (commlen)
+		comm[0] = 0;
+	if (kpm_resolve(t, m) || kpm_read_member(t, task, &m[0], &v))
+		return -1;
+	*pid = (int)(int32_t)(uint32_t)v;
+	max = (size_t)m[1].size < commlen ? (size_t)m[1].size : commlen;
+	if (max && kpm_read_string(t, task + m[1].off, comm, max - 1, "task_struct.comm") < 0)
+		return -1;
+	return 0;
+}
+
+long kpm_task_files(struct kpm_target *t, uint64_t task, unsigned int max_fds,
+		    kpm_fd_fn fn, void *arg, long *unreadable)
+{
+	struct kpm_member m[] = {
+		KPM_MEMBER("task_struct", files),
+		KPM_MEMBER("files_struct", fdt),
+		KPM_MEMBER("fdtable", max_fds),
+		KPM_MEMBER("fdtable", fd),
+		{ 0 }
+	};
+	uint64_t files, fdt, nfds, fd, file, chunk[512];
+	long psz = kpm_ptr_size(t), n = 0, i, k, per;
+
+	*unreadable = 0;
+	if (kpm_resolve(t, m) || kpm_read_member(t, task, &m[0], &files))
+		return -1;
+	if (!files)
+		return 0;	/* a kernel thread, or an exiting task */
+	if (!kpm_kptr_ok(files)) {
+		kpm_errf(t, "task %#" PRIx64 ": files %#" PRIx64 " is not a kernel address", task, files);
+		return -1;
+	}
+	if (kpm_read_member(t, files, &m[1], &fdt))
+		return -1;
+	if (!kpm_kptr_ok(fdt)) {
+		kpm_errf(t, "files_struct %#" PRIx64 ": fdt %#" PRIx64 " is not a kernel address",
+			 files, fdt);
+		return -1;
+	}
+	if (kpm_read_member(t, fdt, &m[2], &nfds) || kpm_read_member(t, fdt, &m[3], &fd))
+		return -1;
+	if (nfds > max_fds) {
+		kpm_errf(t, "fdtable %#" PRIx64 ": max_fds %" PRIu64 " is more than %u", fdt, nfds, max_fds);
+		return -1;
+	}
+	if (nfds && !kpm_kptr_ok(fd)) {
+		kpm_errf(t, "fdtable %#" PRIx64 ": fd %#" PRIx64 " is not a kernel address", fdt, fd);
+		return -1;
+	}
+	per = 4096 / psz;
+	for (i = 0; i < (long)nfds; i += per) {
+		long cnt = (long)nfds - i < per ? (long)nfds - i : per;
+		unsigned char raw[4096];
+
+		if (kpm_read(t, fd + i * psz, raw, cnt * psz, "fdtable.fd")) {
+			*unreadable += cnt;
+			continue;
+		}
+		for (k = 0; k < cnt; k++) {
+			chunk[k] = kpm_get(raw, k * psz, psz);
+			if (!chunk[k])
+				continue;
+			file = chunk[k];
+			n++;
+			if (fn && fn(t, task, (unsigned int)(i + k), file, arg) < 0)
+				return -1;
+		}
+	}
+	return n;
+}

@@ -34,6 +34,26 @@ long kpm_possible_cpus(struct kpm_target *t, const int **cpus, const uint64_t **
 /* __per_cpu_offset[cpu] (0 on a kernel without SMP): 0, or -1. */
 int kpm_percpu_offset(struct kpm_target *t, int cpu, uint64_t *off);
 
+/*
+ * Every process (thread group leader) on init_task.tasks, init_task itself
+ * not included: fn gets each task_struct's address.  Bounded at @max and
+ * loop-checked like kpm_list_walk(), which it is.  Returns the count, or -1
+ * with t->err saying where it stopped.
+ */
+long kpm_task_walk(struct kpm_target *t, long max, kpm_list_fn fn, void *arg);
+/* A task's pid and comm (comm: at least 16 bytes): 0, or -1. */
+int kpm_task_ident(struct kpm_target *t, uint64_t task, int *pid, char *comm, size_t commlen);
+/*
+ * Every open file of a task (files->fdt->fd[0..max_fds)): fn gets the fd
+ * number and the struct file address.  Bounded at @max_fds; a page of the
+ * fd array that cannot be read is skipped and counted in *unreadable.
+ * Returns the number of open files, or -1 with t->err (no files_struct
+ * is not an error: 0).
+ */
+typedef int (*kpm_fd_fn)(struct kpm_target *t, uint64_t task, unsigned int fd,
+			 uint64_t file, void *arg);
+long kpm_task_files(struct kpm_target *t, uint64_t task, unsigned int max_fds,
+		    kpm_fd_fn fn, void *arg, long *unreadable);
 /* An address named the way the kernel's %pS names it. */
 struct kpm_frame {
 	uint64_t addr;
