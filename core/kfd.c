@@ -1224,7 +1224,7 @@ static void procs_text(struct kfd_ctx *x, FILE *fp, int hex)
 		fprintf(fp, "    %-16s  %-8s  %-8s  %-5s  %6s  %-17s  %-16s  %-16s", "PDD", "GPU_ID",
 			"DEQUEUED", "INUSE", "QUEUES", "PROC_CTX_GPU_ADDR", "PROC_CTX_BO", "PROC_CTX_CPU_PTR");
 		if (p->pdd[0].has_dbg)
-			fprintf(fp, "  %-10s  %-10s  %s", "SPI_DBG_OV", "LAUNCH_MOD", "WATCH_POINTS");
+			fprintf(fp, "  %-16s  %-11s  %s", "SPI_DBG_OVERRIDE", "LAUNCH_MODE", "WATCH_POINTS");
 		fputc('\n', fp);
 		for (a = 0; a < p->npdd; a++) {
 			struct kfd_pdd *d = &p->pdd[a];
@@ -1235,7 +1235,7 @@ static void procs_text(struct kfd_ctx *x, FILE *fp, int hex)
 				d->already_dequeued ? "yes" : "no", d->runtime_inuse ? "yes" : "no",
 				d->queue_count, d->proc_ctx_gpu_addr, d->proc_ctx_bo, d->proc_ctx_cpu_ptr);
 			if (d->has_dbg) {
-				fprintf(fp, "  %#-10x  %#-10x ", d->spi_dbg_override, d->spi_dbg_launch_mode);
+				fprintf(fp, "  %#-16x  %#-11x ", d->spi_dbg_override, d->spi_dbg_launch_mode);
 				for (w = 0; w < d->nwatch; w++)
 					fprintf(fp, " %#x", d->watch_points[w]);
 			}
@@ -1641,24 +1641,44 @@ static const char *const kfd_help[] = {
 	"  An object that cannot be read (a page excluded from the dump, a garbage",
 	"  pointer) is reported on one line and the walk goes on.",
 	"\nEXAMPLE",
-	"  A dying process and a new one that got the same process context:",
+	"  A dying process and a new one that got the same process context, and a",
+	"  context of a process that is gone, never flushed from MES (the",
+	"  6.12-kfd-stale fixture):",
 	"",
 	"    crash> kfd",
 	"    KFD DIAGNOSIS",
-	"      gpu_id 0x5fb1: pasid 0x1 (pid 84 \"sleep\", unhashed) and pasid 0x2 (pid 86 \"sh\", hashed) share proc_ctx_gpu_addr 0x800000100000",
-	"        pdd ffff8880063f1000 (already_dequeued 1) and pdd ffff8880063f3000 (already_dequeued 0): MES keys its process state by this address; what it holds for one is applied to the other",
+	"      gpu_id 0x5fb1: pasid 0x1 (pid 47 \"sleep\", unhashed) and pasid 0x2 (pid 50 \"sh\", hashed) share proc_ctx_gpu_addr 0x7fff00a41000",
+	"        pdd ffff8d3942401c00 (already_dequeued 1) and pdd ffff8d3942402000 (already_dequeued 0): MES keys its process state by this address; what it holds for one is applied to the other",
+	"      gpu_id 0x5fb1: MES ring dw 128: SET_SHADER_DEBUGGER for process context 0x7fff00a3c000 was never flushed, and no live process owns that context",
+	"        no KFD process in the dump has it: the process that did is gone",
 	"",
 	"    KFD DEVICES",
 	"      KFD_NODE          GPU_ID    AMDGPU_DEVICE     ENABLE_MES  MES_SCHED    MES_KIQ      MES_API",
-	"      ffff888005a3c000  0x5fb1    ffffc90000400000  yes         0x46067      0x46067      0x46",
+	"      ffff8d3940e62100  0x5fb1    ffff8d3943000000  yes         0x4b06e      0x4b068      0x4b",
 	"      this kernel flushes MES process contexts on dequeue (amdgpu_mes_flush_shader_debugger)",
-	"    ...",
 	"",
-	"    KFD PROCESSES (kfd_processes_table: 1 hashed; open /dev/kfd files: 2 in 31 tasks; release queued: 0)",
+	"      MES RING mes_3.0.0 of gpu_id 0x5fb1: amdgpu_ring ffff8d39430448d0, ring ffff8d3942404000, 16384 bytes, wptr 896, gpu_addr 0x7fff00104000",
+	"        7 API frames, 7 status frames, 0 frames not in the dump",
+	"              DW  OPCODE                  MISC                  PROCESS_CONTEXT  FLUSH  PROCESS_ID  DOORBELL",
+	"               0  ADD_QUEUE                                        7fff00a3c000             0x8003    0x1c02",
+	"             128  MISC                    SET_SHADER_DEBUGGER      7fff00a3c000  no",
+	"             256  REMOVE_QUEUE                                                                        0x1c02",
+	"             384  ADD_QUEUE                                        7fff00a41000                0x1    0x1e02",
+	"             512  MISC                    SET_SHADER_DEBUGGER      7fff00a41000  no",
+	"             640  REMOVE_QUEUE                                                                        0x1e02",
+	"             768  ADD_QUEUE                                        7fff00a41000                0x2    0x2002",
+	"",
+	"    KFD PROCESSES (kfd_processes_table: 1 hashed; open /dev/kfd files: 2 in 37 tasks; release queued: 0)",
 	"      KFD_PROCESS          PASID      PID  COMM              MM                REF  STATE           PDDS  DEBUG",
-	"      ffff888004d2c000       0x1       84  sleep             0000000000000000    1  unhashed           1  trap on, runtime ENABLED, dbg_flags 0x1",
-	"        not in kfd_processes_table; held by an open /dev/kfd of pid 84",
-	"    ...",
+	"      ffff8d3940d86000       0x2       50  sh                ffff8d394014d300    2  hashed             1  trap off, runtime ENABLED, dbg_flags 0",
+	"        PDD               GPU_ID    DEQUEUED  INUSE  QUEUES  PROC_CTX_GPU_ADDR  PROC_CTX_BO       PROC_CTX_CPU_PTR  SPI_DBG_OVERRIDE  LAUNCH_MODE  WATCH_POINTS",
+	"        ffff8d3942402000  0x5fb1    no        yes         1       7fff00a41000  ffff8d3942dc8ec0  ffff8d3942fd2000  0                 0            0 0 0 0",
+	"          QUEUE             TYPE            QUEUE_ID  DOORBELL_OFF  ACTIVE  EVICTED",
+	"          ffff8d3940d92c00  COMPUTE                0        0x2002  yes     no",
+	"      ffff8d3940d85800       0x1       47  sleep             0000000000000000    1  unhashed           1  trap on, runtime ENABLED, dbg_flags 0x1",
+	"        not in kfd_processes_table; held by an open /dev/kfd of pid 47",
+	"        PDD               GPU_ID    DEQUEUED  INUSE  QUEUES  PROC_CTX_GPU_ADDR  PROC_CTX_BO       PROC_CTX_CPU_PTR  SPI_DBG_OVERRIDE  LAUNCH_MODE  WATCH_POINTS",
+	"        ffff8d3942401c00  0x5fb1    yes       yes         0       7fff00a41000  ffff8d3942dc8780  ffff8d3942faa000  0x1808            0x6          0xe07fffff 0 0 0",
 	NULL
 };
 

@@ -314,3 +314,13 @@ def test_cyclic_table_bucket(stale, hostile):
                      rf"{new['kfd_process']:#x}$", out, re.M), out
     assert re.search(rf"^  {new['kfd_process']:016x}  +{new['pasid']:#x}  +{new['pid']}  ", out, re.M), out
     assert "share proc_ctx_gpu_addr" in out
+
+
+def test_help_example_is_real_output(stale):
+    """The EXAMPLE in kfd's help is this fixture's output, not made up."""
+    from conftest import KPM_DUMP
+    help_text = subprocess.run([KPM_DUMP, "help", "kfd"], capture_output=True, text=True,
+                               check=True).stdout
+    ex = help_text[help_text.index("    crash> kfd\n") + len("    crash> kfd\n"):]
+    rc, out, err = stale.kpm_dump(["kfd"])
+    assert [l[4:] for l in ex.rstrip("\n").split("\n")] == out.rstrip("\n").split("\n")
