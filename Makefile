@@ -7,6 +7,9 @@
 #   make demo       decode the bundled fixtures in crash
 #   make bench      kmemleak decoding rates: kpm vs crash's list vs a drgn loop
 #   make fixtures   regenerate the fixtures (kernel build + QEMU; never in CI)
+#   make man        man pages from the decoder registry (build/man/)
+#   make install    [DESTDIR=...] [PREFIX=/usr/local]; make uninstall
+#   make deb        the Debian packages, from debian/ (in ..)
 
 CC ?= gcc
 CRASH_DEFS ?= /usr/include/crash/defs.h
@@ -30,18 +33,19 @@ $(KPM_SO): crash-ext/kpm.c $(CORE_SRC) $(CORE_HDR) $(CRASH_DEFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Werror -Wno-sign-compare -Wno-missing-field-initializers \
 		-fPIC -shared -nostartfiles $(ARCH_DEF) -I$(dir $(CRASH_DEFS)) -Icore \
-		-o $@ crash-ext/kpm.c $(CORE_SRC)
+		$(CPPFLAGS) $(LDFLAGS) -o $@ crash-ext/kpm.c $(CORE_SRC)
 
 $(KPM_LIB): drgn-helpers/libkpm.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Werror -fPIC -shared -Icore -o $@ drgn-helpers/libkpm.c $(CORE_SRC)
+	$(CC) $(CFLAGS) $(WARN) -Werror -fPIC -shared -Icore $(CPPFLAGS) $(LDFLAGS) \
+		-o $@ drgn-helpers/libkpm.c $(CORE_SRC)
 
 # Both bases: 6.1 dumps with bookworm's crash 8.0.2 and drgn 0.0.22 (host),
 # 6.12 dumps with trixie's crash 8.0.6 and drgn 0.0.31 (chroot).
 $(KPM_DUMP): standalone/kpm-dump.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Werror -Icore -o $@ standalone/kpm-dump.c $(CORE_SRC) \
-		-lkdumpfile -ldw -lelf
+	$(CC) $(CFLAGS) $(WARN) -Werror -Icore $(CPPFLAGS) $(LDFLAGS) -o $@ standalone/kpm-dump.c \
+		$(CORE_SRC) -lkdumpfile -ldw -lelf
 
 test: all
 	tests/run
@@ -73,7 +77,51 @@ fixtures:
 		print(*(f"{b}:{s}" for b, s in r))'); \
 	for run in $$runs; do fixtures/vmcores/make-fixture $${run%%:*} $${run#*:}; done
 
+# Installation.  PREFIX=/usr is the Debian package's layout: kpm.so where
+# crash's `extend kpm.so` finds it by name (/usr/lib/crash/extensions), the
+# kpm package in Debian python3's dist-packages.  Under /usr/local, crash
+# needs CRASH_EXTENSIONS=$(PREFIX)/lib/crash/extensions, and the package goes
+# to /usr/local/lib/python3.X/dist-packages, which Debian's python3 searches.
+PREFIX ?= /usr/local
+DESTDIR ?=
+PYTHON ?= /usr/bin/python3
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+CRASH_EXTDIR ?= $(PREFIX)/lib/crash/extensions
+PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PYVER)/dist-packages)
+BINDIR ?= $(PREFIX)/bin
+SHAREDIR ?= $(PREFIX)/share/kpm
+DOCDIR ?= $(PREFIX)/share/doc/kpm
+MANDIR ?= $(PREFIX)/share/man
+MAN_OUT := build/man
+
+man: $(KPM_DUMP) tools/mkman
+	tools/mkman $(KPM_DUMP) $(MAN_OUT)
+
+install: all man
+	install -D -m644 $(KPM_SO) $(DESTDIR)$(CRASH_EXTDIR)/kpm.so
+	install -D -m755 $(KPM_DUMP) $(DESTDIR)$(BINDIR)/kpm-dump
+	install -d $(DESTDIR)$(PYDIR)/kpm
+	install -m644 drgn-helpers/kpm/*.py $(DESTDIR)$(PYDIR)/kpm/
+	install -m644 $(KPM_LIB) $(DESTDIR)$(PYDIR)/kpm/libkpm.so
+	install -D -m755 drgn-helpers/kpm_drgn.py $(DESTDIR)$(SHAREDIR)/kpm_drgn.py
+	ln -sf ../share/kpm/kpm_drgn.py $(DESTDIR)$(BINDIR)/kpm-drgn
+	install -D -m644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -D -m644 $(MAN_OUT)/kpm-dump.1 $(DESTDIR)$(MANDIR)/man1/kpm-dump.1
+	install -D -m644 $(MAN_OUT)/kpm.7 $(DESTDIR)$(MANDIR)/man7/kpm.7
+	install -D -m644 $(MAN_OUT)/kpm-drgn.1 $(DESTDIR)$(MANDIR)/man1/kpm-drgn.1
+
+uninstall:
+	rm -f $(DESTDIR)$(CRASH_EXTDIR)/kpm.so $(DESTDIR)$(BINDIR)/kpm-dump $(DESTDIR)$(BINDIR)/kpm-drgn
+	rm -rf $(DESTDIR)$(PYDIR)/kpm $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/kpm-dump.1 $(DESTDIR)$(MANDIR)/man1/kpm-drgn.1 \
+		$(DESTDIR)$(MANDIR)/man7/kpm.7
+
+deb:
+	dpkg-buildpackage -b -us -uc
+
 clean:
 	rm -f $(KPM_SO) $(KPM_LIB) $(KPM_DUMP)
+	rm -rf $(MAN_OUT)
 
-.PHONY: all test test-6.1 test-6.12 trixie demo bench fixtures clean
+.PHONY: all test test-6.1 test-6.12 trixie demo bench fixtures clean man install uninstall deb

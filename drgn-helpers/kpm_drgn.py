@@ -1,4 +1,4 @@
-#!/usr/bin/env drgn
+#!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """
 Run a kpm command in drgn, with the options, output and errors of crash's
@@ -6,7 +6,8 @@ command of the same name (kpm.so) and of kpm-dump:
 
   drgn -c vmcore -s vmlinux [-s module.ko ...] kpm_drgn.py COMMAND [OPTIONS]
   drgn kpm_drgn.py COMMAND [OPTIONS]               # the running system
-  drgn -c vmcore -s vmlinux kpm_drgn.py help [COMMAND]
+  kpm_drgn.py [-c vmcore] [-s FILE]... COMMAND [OPTIONS]   # runs drgn itself
+  kpm_drgn.py help [COMMAND]                       # no dump, no /proc/kcore
 
 COMMAND: triage (the first thing to run on a bug report's vmcore), nvmeq,
 kmemleak, ... (`help` lists them).  Run through a link named after a
@@ -15,7 +16,7 @@ command (nvmeq.py, kmemleak.py, triage.py), the command is implied.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 from kpm._core import KpmError, UsageError, decoders, help_text, usage_text  # noqa: E402
 from kpm import run  # noqa: E402
@@ -55,5 +56,38 @@ def main(prog, argv):
     return 0
 
 
+# drgn's own options, as `drgn --help` lists them: (option, takes an argument)
+DRGN_OPTIONS = {"-k": False, "--kernel": False, "-c": True, "--core": True, "-p": True,
+                "--pid": True, "-s": True, "--symbols": True, "--main-symbols": False,
+                "--no-default-symbols": False, "-q": False, "--quiet": False}
+
+
+def split_drgn_args(argv):
+    """([drgn options], [COMMAND and its options]) of a command line."""
+    i = 0
+    while i < len(argv) and argv[i] in DRGN_OPTIONS:
+        i += 2 if DRGN_OPTIONS[argv[i]] else 1
+    return argv[:i], argv[i:]
+
+
+def wants_help(argv):
+    me = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    if me in decoders():
+        argv = [me] + argv
+    return not argv or argv[0] in ("help", "-h", "--help") or any(
+        a in ("-h", "--help") for a in argv[1:])
+
+
 if __name__ == "__main__":
-    sys.exit(main(prog, sys.argv[1:]))  # noqa: F821 (drgn's global)
+    if "prog" in globals():  # run by drgn
+        sys.exit(main(prog, sys.argv[1:]))  # noqa: F821 (drgn's global)
+    # Run as a command: help needs no kernel; anything else runs under drgn,
+    # which opens the dump (-c) or the running kernel (/proc/kcore).
+    drgn_args, rest = split_drgn_args(sys.argv[1:])
+    if wants_help(rest):
+        sys.exit(main(None, rest))
+    try:
+        os.execvp("drgn", ["drgn", *drgn_args, sys.argv[0], *rest])
+    except OSError as e:
+        print(f"{os.path.basename(sys.argv[0])}: cannot run drgn: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""
+Run a kpm command in drgn, with the options, output and errors of crash's
+command of the same name (kpm.so) and of kpm-dump:
+
+  drgn -c vmcore -s vmlinux [-s module.ko ...] kpm_drgn.py COMMAND [OPTIONS]
+  drgn kpm_drgn.py COMMAND [OPTIONS]               # the running system
+  kpm_drgn.py [-c vmcore] [-s FILE]... COMMAND [OPTIONS]   # runs drgn itself
+  kpm_drgn.py help [COMMAND]                       # no dump, no /proc/kcore
+
+COMMAND: triage (the first thing to run on a bug report's vmcore), nvmeq,
+kmemleak, ... (`help` lists them).  Run through a link named after a
+command (nvmeq.py, kmemleak.py, triage.py), the command is implied.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
+from kpm._core import KpmError, UsageError, decoders, help_text, usage_text  # noqa: E402
+from kpm import run  # noqa: E402
+
+
+def main(prog, argv):
+    me = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    if me in decoders():
+        argv = [me] + argv
+    if not argv or argv[0] in ("help", "-h", "--help"):
+        if len(argv) > 1 and argv[1] in decoders():
+            sys.stdout.write(help_text(argv[1], "kpm_drgn.py "))
+            return 0
+        print(__doc__.strip() + "\n\ncommands:")
+        for name, summary in decoders().items():
+            print(f"  {name:10} {summary}")
+        return 0 if argv else 2
+    name = argv[0]
+    if name not in decoders():
+        print(f"kpm_drgn.py: no command {name}", file=sys.stderr)
+        return 2
+    if any(a in ("-h", "--help") for a in argv[1:]):
+        sys.stdout.write(help_text(name, "kpm_drgn.py "))
+        return 0
+    try:
+        out = run(prog, *argv)
+    except UsageError as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        sys.stderr.write(usage_text(name, "kpm_drgn.py "))
+        return 2
+    except KpmError as e:
+        sys.stdout.write(getattr(e, "output", ""))
+        sys.stdout.flush()
+        print(f"{name}: {e}", file=sys.stderr)
+        return 1
+    sys.stdout.write(out)
+    return 0
+
+
+# drgn's own options, as `drgn --help` lists them: (option, takes an argument)
+DRGN_OPTIONS = {"-k": False, "--kernel": False, "-c": True, "--core": True, "-p": True,
+                "--pid": True, "-s": True, "--symbols": True, "--main-symbols": False,
+                "--no-default-symbols": False, "-q": False, "--quiet": False}
+
+
+def split_drgn_args(argv):
+    """([drgn options], [COMMAND and its options]) of a command line."""
+    i = 0
+    while i < len(argv) and argv[i] in DRGN_OPTIONS:
+        i += 2 if DRGN_OPTIONS[argv[i]] else 1
+    return argv[:i], argv[i:]
+
+
+def wants_help(argv):
+    me = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    if me in decoders():
+        argv = [me] + argv
+    return not argv or argv[0] in ("help", "-h", "--help") or any(
+        a in ("-h", "--help") for a in argv[1:])
+
+
+if __name__ == "__main__":
+    if "prog" in globals():  # run by drgn
+        sys.exit(main(prog, sys.argv[1:]))  # noqa: F821 (drgn's global)
+    # Run as a command: help needs no kernel; anything else runs under drgn,
+    # which opens the dump (-c) or the running kernel (/proc/kcore).
+    drgn_args, rest = split_drgn_args(sys.argv[1:])
+    if wants_help(rest):
+        sys.exit(main(None, rest))
+    try:
+        os.execvp("drgn", ["drgn", *drgn_args, sys.argv[0], *rest])
+    except OSError as e:
+        print(f"{os.path.basename(sys.argv[0])}: cannot run drgn: {e}", file=sys.stderr)
+        sys.exit(2)
