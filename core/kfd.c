@@ -914,15 +914,12 @@ static long ring_contexts(const struct kfd_gpu *g, struct ctx_state **out)
 }
 
 /* Diagnosis lines, each first line a finding; returns how many. */
-typedef void (*emit_fn)(void *arg, int first, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 static void proc_name(const struct kfd_proc *p, char *buf, size_t len)
 {
 	snprintf(buf, len, "pasid %#x (pid %d \"%s\", %s)", p->pasid, p->pid, p->comm, proc_state(p));
 }
 
-static long diagnose(struct kfd_ctx *x, emit_fn emit, void *arg)
+static long diagnose(struct kfd_ctx *x, struct kpm_diag *dg)
 {
 	long n = 0, i, k, a, b, gi;
 	char n1[128], n2[128];
@@ -946,9 +943,9 @@ static long diagnose(struct kfd_ctx *x, emit_fn emit, void *arg)
 
 					proc_name(&x->p[sw ? k : i], n1, sizeof(n1));
 					proc_name(&x->p[sw ? i : k], n2, sizeof(n2));
-					emit(arg, 1, "gpu_id %#" PRIx64 ": %s and %s share proc_ctx_gpu_addr %#" PRIx64,
+					kpm_diag(dg, 1, "gpu_id %#" PRIx64 ": %s and %s share proc_ctx_gpu_addr %#" PRIx64,
 					     d->gpu ? d->gpu->gpu_id : 0, n1, n2, d->proc_ctx_gpu_addr);
-					emit(arg, 0, "pdd %016" PRIx64 " (already_dequeued %d) and pdd %016" PRIx64
+					kpm_diag(dg, 0, "pdd %016" PRIx64 " (already_dequeued %d) and pdd %016" PRIx64
 					     " (already_dequeued %d): MES keys its process state by this address;"
 					     " what it holds for one is applied to the other",
 					     d1->addr, d1->already_dequeued, d2->addr, d2->already_dequeued);
@@ -968,10 +965,10 @@ static long diagnose(struct kfd_ctx *x, emit_fn emit, void *arg)
 				if (!d->proc_ctx_gpu_addr || !pdd_has_dbg(p, d))
 					continue;
 				proc_name(p, n1, sizeof(n1));
-				emit(arg, 1, "%s ends with shader debugger state on gpu_id %#" PRIx64
+				kpm_diag(dg, 1, "%s ends with shader debugger state on gpu_id %#" PRIx64
 				     " and this kernel has no amdgpu_mes_flush_shader_debugger", n1,
 				     d->gpu ? d->gpu->gpu_id : 0);
-				emit(arg, 0, "MES keeps the state of process context %#" PRIx64
+				kpm_diag(dg, 0, "MES keeps the state of process context %#" PRIx64
 				     " after the process is gone (bd33bb1409b4 flushes it on dequeue)",
 				     d->proc_ctx_gpu_addr);
 				n++;
@@ -1001,37 +998,21 @@ static long diagnose(struct kfd_ctx *x, emit_fn emit, void *arg)
 			if (owner)
 				continue;
 			f = &g->f[c[k].last_ssd];
-			emit(arg, 1, "gpu_id %#" PRIx64 ": MES ring dw %" PRIu64
+			kpm_diag(dg, 1, "gpu_id %#" PRIx64 ": MES ring dw %" PRIu64
 			     ": SET_SHADER_DEBUGGER for process context %#" PRIx64
 			     " was never flushed, and no live process owns that context",
 			     g->gpu_id, f->dw, c[k].ctx);
 			if (dying) {
 				proc_name(dying, n1, sizeof(n1));
-				emit(arg, 0, "it belongs to %s", n1);
+				kpm_diag(dg, 0, "it belongs to %s", n1);
 			} else {
-				emit(arg, 0, "no KFD process in the dump has it: the process that did is gone");
+				kpm_diag(dg, 0, "no KFD process in the dump has it: the process that did is gone");
 			}
 			n++;
 		}
 		free(c);
 	}
 	return n;
-}
-
-struct text_emit {
-	FILE *fp;
-};
-
-static void text_emit(void *arg, int first, const char *fmt, ...)
-{
-	struct text_emit *e = arg;
-	va_list ap;
-
-	fputs(first ? "  " : "    ", e->fp);
-	va_start(ap, fmt);
-	vfprintf(e->fp, fmt, ap);
-	va_end(ap);
-	fputc('\n', e->fp);
 }
 
 static void flush_line(const struct kfd_ctx *x, FILE *fp)
@@ -1264,45 +1245,12 @@ static void procs_text(struct kfd_ctx *x, FILE *fp, int hex)
 	}
 }
 
-static void count_emit(void *arg, int first, const char *fmt, ...)
-{
-	(void)arg;
-	(void)first;
-	(void)fmt;
-}
-
 /* JSON */
-
-struct json_emit {
-	struct kpm_json *j;
-	char *text;
-	int open;
-};
-
-static void json_emit(void *arg, int first, const char *fmt, ...)
-{
-	struct json_emit *e = arg;
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (first) {
-		if (e->open)
-			kpm_json_end(e->j, '}');
-		kpm_json_begin(e->j, NULL, '{');
-		kpm_json_str(e->j, "finding", buf);
-		e->open = 1;
-	} else {
-		kpm_json_str(e->j, "detail", buf);
-	}
-}
 
 static void report_json(struct kfd_ctx *x, FILE *fp, int hex)
 {
 	struct kpm_json j;
-	struct json_emit e = { &j, NULL, 0 };
+	struct kpm_diag dg = { .kind = KPM_DIAG_JSON, .j = &j };
 	long i, a, q, k;
 
 	kpm_json_open(&j, fp);
@@ -1310,9 +1258,8 @@ static void report_json(struct kfd_ctx *x, FILE *fp, int hex)
 	kpm_json_bool(&j, "flushes_mes_contexts", x->has_flush);
 	kpm_json_bool(&j, "mes_debugger_api", x->has_debugger_api);
 	kpm_json_begin(&j, "diagnosis", '[');
-	diagnose(x, json_emit, &e);
-	if (e.open)
-		kpm_json_end(&j, '}');
+	diagnose(x, &dg);
+	kpm_diag_end(&dg);
 	kpm_json_end(&j, ']');
 	kpm_json_begin(&j, "devices", '[');
 	for (i = 0; i < x->ng; i++) {
@@ -1458,19 +1405,19 @@ static void report_json(struct kfd_ctx *x, FILE *fp, int hex)
 static long kfd_report(struct kpm_target *t, FILE *fp, const struct kpm_args *a)
 {
 	struct kfd_ctx x;
-	struct text_emit e = { fp };
+	struct kpm_diag dg = { .kind = KPM_DIAG_TEXT, .fp = fp };
 	long n;
 
 	if (decode_all(&x, t))
 		return -1;
 	if (kpm_opt_given(a, 'j')) {
 		report_json(&x, fp, kpm_opt_given(a, 'x'));
-		n = diagnose(&x, count_emit, NULL);
+		n = diagnose(&x, &(struct kpm_diag){ .kind = KPM_DIAG_COUNT });
 		free_ctx(&x);
 		return n;
 	}
 	fprintf(fp, "KFD DIAGNOSIS\n");
-	n = diagnose(&x, text_emit, &e);
+	n = diagnose(&x, &dg);
 	if (!n)
 		fprintf(fp, "  nothing wrong found\n");
 	fputc('\n', fp);
@@ -1481,35 +1428,15 @@ static long kfd_report(struct kpm_target *t, FILE *fp, const struct kpm_args *a)
 	return n;
 }
 
-struct triage_emit {
-	struct kpm_triage *tr;
-	int first_seen;
-};
-
-static void triage_emit(void *arg, int first, const char *fmt, ...)
-{
-	struct triage_emit *e = arg;
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (first)
-		kpm_tr_finding(e->tr, "%s", buf);
-	else
-		kpm_tr_detail(e->tr, "%s", buf);
-}
-
 static int kfd_triage(struct kpm_target *t, struct kpm_triage *tr)
 {
 	struct kfd_ctx x;
-	struct triage_emit e = { tr, 0 };
+	struct kpm_diag dg = { .kind = KPM_DIAG_TRIAGE, .tr = tr };
 	long i, a, npdd = 0;
 
 	if (decode_all(&x, t))
 		return -1;
-	diagnose(&x, triage_emit, &e);
+	diagnose(&x, &dg);
 	if (x.table_err[0])
 		kpm_tr_partial(tr, "kfd_processes_table: %.200s", x.table_err);
 	if (x.task_err[0])

@@ -144,6 +144,28 @@ void kpm_tr_info(struct kpm_triage *tr, const char *fmt, ...)
 /* Whether raw memory (hex dumps) may go into the findings (-x). */
 int kpm_tr_raw(const struct kpm_triage *tr);
 
+/*
+ * A decoder's diagnosis, written once and rendered where it goes: each
+ * finding is one line (first != 0) followed by its detail lines.  The same
+ * diagnose() of a decoder then serves its text report ("  finding",
+ * "    detail"), its -j ({"finding": ..., "details": [...]} objects, inside
+ * an array the caller opened) and its triage entry (kpm_tr_finding and
+ * kpm_tr_detail), or only counts.
+ */
+enum kpm_diag_kind { KPM_DIAG_COUNT, KPM_DIAG_TEXT, KPM_DIAG_JSON, KPM_DIAG_TRIAGE };
+struct kpm_diag {
+	enum kpm_diag_kind kind;
+	FILE *fp;			/* TEXT */
+	struct kpm_json *j;		/* JSON */
+	struct kpm_triage *tr;		/* TRIAGE */
+	int open;			/* JSON: a finding's object is open */
+	long n;				/* findings so far */
+};
+void kpm_diag(struct kpm_diag *d, int first, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* JSON: close the last finding's object. */
+void kpm_diag_end(struct kpm_diag *d);
+
 #define KPM_TRIAGE_SCHEMA	1
 
 #endif

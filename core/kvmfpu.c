@@ -602,9 +602,6 @@ static void vcpu_name(const struct vm *vm, const struct vcpu *v, char *buf, size
 		 vm->userspace_pid, vm->comm, v->vcpu_id, v->pid, v->comm);
 }
 
-typedef void (*emit_fn)(void *arg, int first, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 struct log_hit {
 	const char *frame;
 	char line[200];
@@ -627,7 +624,7 @@ static int log_cb(struct kpm_target *t, const struct kpm_log_record *r, void *ar
 	return 0;
 }
 
-static long diagnose(struct kvm_ctx *x, emit_fn emit, void *arg)
+static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 {
 	char who[256], bv[256], xfd[256], bad[256];
 	long n = 0, i, j, k;
@@ -643,9 +640,9 @@ static long diagnose(struct kvm_ctx *x, emit_fn emit, void *arg)
 			feature_names(x, v->xstate_bv & v->xfd, bad, sizeof(bad));
 			feature_names(x, v->xstate_bv, bv, sizeof(bv));
 			feature_names(x, v->xfd, xfd, sizeof(xfd));
-			emit(arg, 1, "%s: guest fpstate %016" PRIx64 " has XSTATE_BV %#" PRIx64 " & XFD %#" PRIx64
+			kpm_diag(dg, 1, "%s: guest fpstate %016" PRIx64 " has XSTATE_BV %#" PRIx64 " & XFD %#" PRIx64
 			     " = %#" PRIx64 " (%s)", who, v->fpstate, v->xstate_bv, v->xfd, v->xstate_bv & v->xfd, bad);
-			emit(arg, 0, "XSTATE_BV %s; XFD %s: an XRSTOR of this state raises #NM in the host "
+			kpm_diag(dg, 0, "XSTATE_BV %s; XFD %s: an XRSTOR of this state raises #NM in the host "
 			     "(fixed by b45f72177594, which clears XSTATE_BV[i] when XFD[i] is set)", bv, xfd);
 			n++;
 		}
@@ -662,10 +659,10 @@ static long diagnose(struct kvm_ctx *x, emit_fn emit, void *arg)
 				if (v->fpstate != c->fpstate || !v->have_fps || v->xfd == c->xfd_state)
 					continue;
 				vcpu_name(&x->vm[i], v, who, sizeof(who));
-				emit(arg, 1, "%s: guest fpstate %016" PRIx64 " is loaded on CPU %d with xfd %#" PRIx64
+				kpm_diag(dg, 1, "%s: guest fpstate %016" PRIx64 " is loaded on CPU %d with xfd %#" PRIx64
 				     " but that CPU's xfd_state is %#" PRIx64, who, v->fpstate, c->cpu, v->xfd,
 				     c->xfd_state);
-				emit(arg, 0, "the XFD MSR and the fpstate disagree: the next XSAVES/XRSTOR on CPU %d "
+				kpm_diag(dg, 0, "the XFD MSR and the fpstate disagree: the next XSAVES/XRSTOR on CPU %d "
 				     "uses the wrong XFD", c->cpu);
 				n++;
 			}
@@ -683,36 +680,13 @@ static long diagnose(struct kvm_ctx *x, emit_fn emit, void *arg)
 				if (!h.frame)
 					continue;
 				vcpu_name(&x->vm[i], v, who, sizeof(who));
-				emit(arg, 1, "the kernel panicked on CPU %d in %s, the thread of %s, in the FPU restore "
+				kpm_diag(dg, 1, "the kernel panicked on CPU %d in %s, the thread of %s, in the FPU restore "
 				     "path (%s)", x->panic_cpu, x->panic_comm, who, h.frame);
-				emit(arg, 0, "log: %s", h.line);
+				kpm_diag(dg, 0, "log: %s", h.line);
 				n++;
 			}
 	}
 	return n;
-}
-
-struct text_emit {
-	FILE *fp;
-};
-
-static void text_emit(void *arg, int first, const char *fmt, ...)
-{
-	struct text_emit *e = arg;
-	va_list ap;
-
-	fputs(first ? "  " : "    ", e->fp);
-	va_start(ap, fmt);
-	vfprintf(e->fp, fmt, ap);
-	va_end(ap);
-	fputc('\n', e->fp);
-}
-
-static void count_emit(void *arg, int first, const char *fmt, ...)
-{
-	(void)arg;
-	(void)first;
-	(void)fmt;
 }
 
 static void hex_area(struct kvm_ctx *x, FILE *fp, const struct vcpu *v)
@@ -835,44 +809,18 @@ static void report_text(struct kvm_ctx *x, FILE *fp, int hex)
 	}
 }
 
-struct json_emit {
-	struct kpm_json *j;
-	int open;
-};
-
-static void json_emit(void *arg, int first, const char *fmt, ...)
-{
-	struct json_emit *e = arg;
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (first) {
-		if (e->open)
-			kpm_json_end(e->j, '}');
-		kpm_json_begin(e->j, NULL, '{');
-		kpm_json_str(e->j, "finding", buf);
-		e->open = 1;
-	} else {
-		kpm_json_str(e->j, "detail", buf);
-	}
-}
-
 static void report_json(struct kvm_ctx *x, FILE *fp, int hex)
 {
 	struct kpm_json j;
-	struct json_emit e = { &j, 0 };
+	struct kpm_diag dg = { .kind = KPM_DIAG_JSON, .j = &j };
 	char names[256];
 	long i, k, w;
 
 	kpm_json_open(&j, fp);
 	kpm_json_begin(&j, NULL, '{');
 	kpm_json_begin(&j, "diagnosis", '[');
-	diagnose(x, json_emit, &e);
-	if (e.open)
-		kpm_json_end(&j, '}');
+	diagnose(x, &dg);
+	kpm_diag_end(&dg);
 	kpm_json_end(&j, ']');
 	if (x->list_err[0])
 		kpm_json_str(&j, "vm_list_error", x->list_err);
@@ -981,40 +929,25 @@ static void report_json(struct kvm_ctx *x, FILE *fp, int hex)
 static long kvm_report(struct kpm_target *t, FILE *fp, const struct kpm_args *a)
 {
 	struct kvm_ctx x;
-	struct text_emit e = { fp };
+	struct kpm_diag dg = { .kind = KPM_DIAG_TEXT, .fp = fp };
 	long n;
 
 	if (decode_all(&x, t))
 		return -1;
 	if (kpm_opt_given(a, 'j')) {
 		report_json(&x, fp, kpm_opt_given(a, 'x'));
-		n = diagnose(&x, count_emit, NULL);
+		n = diagnose(&x, &(struct kpm_diag){ .kind = KPM_DIAG_COUNT });
 		free_ctx(&x);
 		return n;
 	}
 	fprintf(fp, "KVM GUEST FPU DIAGNOSIS\n");
-	n = diagnose(&x, text_emit, &e);
+	n = diagnose(&x, &dg);
 	if (!n)
 		fprintf(fp, "  nothing wrong found\n");
 	fputc('\n', fp);
 	report_text(&x, fp, kpm_opt_given(a, 'x'));
 	free_ctx(&x);
 	return n;
-}
-
-static void triage_emit(void *arg, int first, const char *fmt, ...)
-{
-	struct kpm_triage *tr = arg;
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (first)
-		kpm_tr_finding(tr, "%s", buf);
-	else
-		kpm_tr_detail(tr, "%s", buf);
 }
 
 static int kvm_triage(struct kpm_target *t, struct kpm_triage *tr)
@@ -1024,7 +957,7 @@ static int kvm_triage(struct kpm_target *t, struct kpm_triage *tr)
 
 	if (decode_all(&x, t))
 		return -1;
-	diagnose(&x, triage_emit, tr);
+	diagnose(&x, &(struct kpm_diag){ .kind = KPM_DIAG_TRIAGE, .tr = tr });
 	if (x.list_err[0])
 		kpm_tr_partial(tr, "vm_list: %s", x.list_err);
 	for (i = 0; i < x.nvm; i++) {

@@ -191,6 +191,51 @@ int kpm_tr_raw(const struct kpm_triage *tr)
 	return tr->raw;
 }
 
+void kpm_diag(struct kpm_diag *d, int first, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (first)
+		d->n++;
+	switch (d->kind) {
+	case KPM_DIAG_COUNT:
+		break;
+	case KPM_DIAG_TEXT:
+		fprintf(d->fp, "%s%s\n", first ? "  " : "    ", buf);
+		break;
+	case KPM_DIAG_JSON:
+		if (first) {
+			kpm_diag_end(d);
+			kpm_json_begin(d->j, NULL, '{');
+			kpm_json_str(d->j, "finding", buf);
+			kpm_json_begin(d->j, "details", '[');
+			d->open = 1;
+		} else if (d->open) {
+			kpm_json_str(d->j, NULL, buf);
+		}
+		break;
+	case KPM_DIAG_TRIAGE:
+		if (first)
+			kpm_tr_finding(d->tr, "%s", buf);
+		else
+			kpm_tr_detail(d->tr, "%s", buf);
+		break;
+	}
+}
+
+void kpm_diag_end(struct kpm_diag *d)
+{
+	if (d->kind == KPM_DIAG_JSON && d->open) {
+		kpm_json_end(d->j, ']');
+		kpm_json_end(d->j, '}');
+		d->open = 0;
+	}
+}
+
 static void free_triage(struct kpm_triage *tr)
 {
 	int i;
