@@ -919,6 +919,39 @@ static void proc_name(const struct kfd_proc *p, char *buf, size_t len)
 	snprintf(buf, len, "pasid %#x (pid %d \"%s\", %s)", p->pasid, p->pid, p->comm, proc_state(p));
 }
 
+static void proc_data(struct kpm_json *j, const struct kfd_proc *p, const struct kfd_pdd *d)
+{
+	kpm_json_begin(j, NULL, '{');
+	kpm_json_hex(j, "kfd_process", p->addr);
+	kpm_json_hex(j, "pasid", p->pasid);
+	kpm_json_i64(j, "pid", p->pid);
+	kpm_json_str(j, "comm", p->comm);
+	kpm_json_str(j, "state", proc_state(p));
+	if (d)
+		kpm_json_hex(j, "pdd", d->addr);
+	kpm_json_end(j, '}');
+}
+
+/* Triage "data" of a finding: what it is about, by address and id. */
+static void diag_data(struct kpm_diag *dg, const char *kind, const struct kfd_gpu *g, uint64_t ctx,
+		      const struct kfd_proc *p1, const struct kfd_pdd *d1,
+		      const struct kfd_proc *p2, const struct kfd_pdd *d2)
+{
+	struct kpm_json *j = kpm_diag_data(dg);
+
+	if (!j)
+		return;
+	kpm_json_str(j, "kind", kind);
+	kpm_json_hex(j, "gpu_id", g ? g->gpu_id : 0);
+	kpm_json_hex(j, "proc_ctx_gpu_addr", ctx);
+	kpm_json_begin(j, "processes", '[');
+	if (p1)
+		proc_data(j, p1, d1);
+	if (p2)
+		proc_data(j, p2, d2);
+	kpm_json_end(j, ']');
+}
+
 static long diagnose(struct kfd_ctx *x, struct kpm_diag *dg)
 {
 	long n = 0, i, k, a, b, gi;
@@ -949,6 +982,8 @@ static long diagnose(struct kfd_ctx *x, struct kpm_diag *dg)
 					     " (already_dequeued %d): MES keys its process state by this address;"
 					     " what it holds for one is applied to the other",
 					     d1->addr, d1->already_dequeued, d2->addr, d2->already_dequeued);
+					diag_data(dg, "shared_proc_ctx", d->gpu, d->proc_ctx_gpu_addr,
+						  &x->p[sw ? k : i], d1, &x->p[sw ? i : k], d2);
 					n++;
 				}
 		}
@@ -971,6 +1006,8 @@ static long diagnose(struct kfd_ctx *x, struct kpm_diag *dg)
 				kpm_diag(dg, 0, "MES keeps the state of process context %#" PRIx64
 				     " after the process is gone (bd33bb1409b4 flushes it on dequeue)",
 				     d->proc_ctx_gpu_addr);
+				diag_data(dg, "debugger_state_not_flushed", d->gpu, d->proc_ctx_gpu_addr,
+					  p, d, NULL, NULL);
 				n++;
 			}
 		}
@@ -1008,6 +1045,9 @@ static long diagnose(struct kfd_ctx *x, struct kpm_diag *dg)
 			} else {
 				kpm_diag(dg, 0, "no KFD process in the dump has it: the process that did is gone");
 			}
+			diag_data(dg, "mes_context_not_flushed", g, c[k].ctx, dying, NULL, NULL, NULL);
+			if (kpm_diag_data(dg))
+				kpm_json_u64(kpm_diag_data(dg), "ring_dw", f->dw);
 			n++;
 		}
 		free(c);

@@ -165,6 +165,8 @@ void kpm_diag(struct kpm_diag *d, int first, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* JSON: close the last finding's object. */
 void kpm_diag_end(struct kpm_diag *d);
+/* TRIAGE: the last finding's "data" writer (kpm_tr_data()); else NULL. */
+struct kpm_json *kpm_diag_data(struct kpm_diag *d);
 
 #define KPM_TRIAGE_SCHEMA	1
 

@@ -624,8 +624,21 @@ static int log_cb(struct kpm_target *t, const struct kpm_log_record *r, void *ar
 	return 0;
 }
 
+/* Triage "data": the VM and vCPU a finding is about. */
+static void vcpu_data(struct kpm_json *j, const struct vm *vm, const struct vcpu *v)
+{
+	kpm_json_hex(j, "kvm", vm->addr);
+	kpm_json_i64(j, "userspace_pid", vm->userspace_pid);
+	kpm_json_hex(j, "vcpu", v->addr);
+	kpm_json_i64(j, "vcpu_id", v->vcpu_id);
+	kpm_json_i64(j, "pid", v->pid);
+	kpm_json_str(j, "comm", v->comm);
+	kpm_json_hex(j, "fpstate", v->fpstate);
+}
+
 static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 {
+	struct kpm_json *jd;
 	char who[256], bv[256], xfd[256], bad[256];
 	long n = 0, i, j, k;
 
@@ -644,6 +657,13 @@ static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 			     " = %#" PRIx64 " (%s)", who, v->fpstate, v->xstate_bv, v->xfd, v->xstate_bv & v->xfd, bad);
 			kpm_diag(dg, 0, "XSTATE_BV %s; XFD %s: an XRSTOR of this state raises #NM in the host "
 			     "(fixed by b45f72177594, which clears XSTATE_BV[i] when XFD[i] is set)", bv, xfd);
+			if ((jd = kpm_diag_data(dg))) {
+				vcpu_data(jd, &x->vm[i], v);
+				kpm_json_hex(jd, "xstate_bv", v->xstate_bv);
+				kpm_json_hex(jd, "xfd", v->xfd);
+				kpm_json_hex(jd, "conflict", v->xstate_bv & v->xfd);
+				kpm_json_str(jd, "features", bad);
+			}
 			n++;
 		}
 	/* 2. a guest fpstate loaded on a CPU whose xfd_state differs */
@@ -664,6 +684,12 @@ static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 				     c->xfd_state);
 				kpm_diag(dg, 0, "the XFD MSR and the fpstate disagree: the next XSAVES/XRSTOR on CPU %d "
 				     "uses the wrong XFD", c->cpu);
+				if ((jd = kpm_diag_data(dg))) {
+					vcpu_data(jd, &x->vm[i], v);
+					kpm_json_i64(jd, "cpu", c->cpu);
+					kpm_json_hex(jd, "xfd", v->xfd);
+					kpm_json_hex(jd, "xfd_state", c->xfd_state);
+				}
 				n++;
 			}
 	}
@@ -683,6 +709,11 @@ static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 				kpm_diag(dg, 1, "the kernel panicked on CPU %d in %s, the thread of %s, in the FPU restore "
 				     "path (%s)", x->panic_cpu, x->panic_comm, who, h.frame);
 				kpm_diag(dg, 0, "log: %s", h.line);
+				if ((jd = kpm_diag_data(dg))) {
+					vcpu_data(jd, &x->vm[i], v);
+					kpm_json_i64(jd, "cpu", x->panic_cpu);
+					kpm_json_str(jd, "frame", h.frame);
+				}
 				n++;
 			}
 	}

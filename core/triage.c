@@ -227,6 +227,11 @@ void kpm_diag(struct kpm_diag *d, int first, const char *fmt, ...)
 	}
 }
 
+struct kpm_json *kpm_diag_data(struct kpm_diag *d)
+{
+	return d->kind == KPM_DIAG_TRIAGE ? kpm_tr_data(d->tr) : NULL;
+}
+
 void kpm_diag_end(struct kpm_diag *d)
 {
 	if (d->kind == KPM_DIAG_JSON && d->open) {

@@ -156,6 +156,14 @@ def test_triage_includes_kfd(stale, clean):
     d = {x["name"]: x for x in json.loads(out)["decoders"]}
     assert d["kfd"]["status"] == "ok" and len(d["kfd"]["findings"]) == 2
     assert "share proc_ctx_gpu_addr" in d["kfd"]["findings"][0]["summary"]
+    data = d["kfd"]["findings"][0]["data"]
+    p = procs(stale)
+    assert (data["kind"], int(data["gpu_id"], 16), int(data["proc_ctx_gpu_addr"], 16)) == (
+        "shared_proc_ctx", stale.manifest["device"]["gpu_id"], stale.manifest["done"]["shared_ctx"])
+    assert [(int(x["kfd_process"], 16), int(x["pasid"], 16), x["pid"], int(x["pdd"], 16))
+            for x in data["processes"]] == [(p[r]["kfd_process"], p[r]["pasid"], p[r]["pid"], p[r]["pdd"])
+                                            for r in ("old", "new")]
+    assert d["kfd"]["findings"][1]["data"]["kind"] == "mes_context_not_flushed"
     rc, out, err = clean.kpm_dump(["triage", "-j"])
     d = {x["name"]: x for x in json.loads(out)["decoders"]}
     assert d["kfd"]["status"] == "nothing_wrong", d["kfd"]

@@ -136,6 +136,12 @@ def test_triage_includes_kvmfpu(kv):
     d = {x["name"]: x for x in json.loads(out)["decoders"]}
     assert d["kvmfpu"]["status"] == "ok" and len(d["kvmfpu"]["findings"]) == 1
     assert "(XTILEDATA)" in d["kvmfpu"]["findings"][0]["summary"]
+    s = kv.manifest["seeded_vcpu"]
+    data = d["kvmfpu"]["findings"][0]["data"]
+    assert (int(data["kvm"], 16), int(data["vcpu"], 16), data["vcpu_id"], int(data["fpstate"], 16)) == (
+        s["kvm"], s["vcpu"], s["vcpu_id"], s["fpstate"])
+    assert (int(data["xstate_bv"], 16), int(data["xfd"], 16), int(data["conflict"], 16),
+            data["features"]) == (s["xstate_bv_after"], s["xfd_after"], 1 << s["feature"], "XTILEDATA")
 
 
 def test_crash_drgn_kpm_dump_agree(kv):
