@@ -181,3 +181,54 @@ def test_trixie_package(trixie_debs):
     rc, tree_dump, err = fx.kpm_dump(["nvmeq"])
     assert rc == 0, err
     assert crash.strip() == drgn.strip() == dump.strip() == tree_dump.strip()
+
+
+def test_make_install_and_uninstall(tmp_path):
+    """make install DESTDIR=... PREFIX=/usr/local lays out every file, and
+    make uninstall takes them all away again."""
+    dest = str(tmp_path / "root")
+    sh(["make", "-C", TOP, "install", f"DESTDIR={dest}", "PREFIX=/usr/local"])
+    ver = sh(["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).strip()
+    want = ["usr/local/lib/crash/extensions/kpm.so", "usr/local/bin/kpm-dump", "usr/local/bin/kpm-drgn",
+            f"usr/local/lib/python{ver}/dist-packages/kpm/__init__.py",
+            f"usr/local/lib/python{ver}/dist-packages/kpm/libkpm.so",
+            "usr/local/share/kpm/kpm_drgn.py", "usr/local/share/doc/kpm/README.md",
+            "usr/local/share/man/man1/kpm-dump.1", "usr/local/share/man/man1/kpm-drgn.1",
+            "usr/local/share/man/man7/kpm.7"]
+    for f in want:
+        assert os.path.lexists(os.path.join(dest, f)), f
+    # the package imports from there, libkpm.so beside it
+    out = sh(["/usr/bin/python3", "-c",
+              f"import sys; sys.path.insert(0, '{dest}/usr/local/lib/python{ver}/dist-packages'); "
+              "import kpm; print(kpm.__file__); print(' '.join(sorted(kpm.decoders())))"])
+    assert out.splitlines()[0].startswith(dest)
+    assert "kfd" in out and "nvmeq" in out
+    # the installed kpm-drgn answers help with no dump and no /proc/kcore
+    # (staged under DESTDIR, its dist-packages is not yet on python's path)
+    p = subprocess.run([os.path.join(dest, "usr/local/bin/kpm-drgn"), "help"], capture_output=True,
+                       text=True, env=dict(os.environ, PYTHONPATH=os.path.join(
+                           dest, f"usr/local/lib/python{ver}/dist-packages")))
+    assert p.returncode == 0 and "commands:" in p.stdout, p.stderr
+    sh(["make", "-C", TOP, "uninstall", f"DESTDIR={dest}", "PREFIX=/usr/local"])
+    left = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs]
+    assert left == []
+
+
+def test_man_pages_come_from_the_registry(tmp_path):
+    """Every command's synopsis and every line of its description, as
+    `kpm-dump help CMD` prints them, is in the man pages."""
+    out = str(tmp_path / "man")
+    sh([os.path.join(TOP, "tools", "mkman"), KPM_DUMP, out])
+    page1 = open(os.path.join(out, "kpm-dump.1")).read().replace("\\e", "\\")
+    page7 = open(os.path.join(out, "kpm.7")).read().replace("\\e", "\\")
+    listing = sh([KPM_DUMP, "help"])
+    cmds = re.findall(r"^  (\S+)\s", listing[listing.index("commands:"):], re.M)
+    assert {"nvmeq", "kmemleak", "kfd", "kvmfpu", "triage"} <= set(cmds)
+    for c in cmds:
+        h = sh([KPM_DUMP, "help", c])
+        syn = re.search(r"^SYNOPSIS\n  (.*)$", h, re.M).group(1)
+        assert f".SS {syn}" in page1, c
+        desc = h[h.index("DESCRIPTION\n"):].split("\n")[1:]
+        for line in desc:
+            if line.strip() and line != "EXAMPLE":
+                assert line[2:] in page1 and line[2:] in page7, (c, line)
