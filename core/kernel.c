@@ -458,3 +458,29 @@ long kpm_task_files(struct kpm_target *t, uint64_t task, unsigned int max_fds,
 	}
 	return n;
 }
+
+unsigned int kpm_enum_table(struct kpm_target *t, const char *prefix, const char *const *names,
+			    long *vals, unsigned int n)
+{
+	char buf[128];
+	unsigned int i, found = 0;
+
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s%s", prefix, names[i]);
+		if (t->ops->enum_value(t, buf, &vals[i]))
+			vals[i] = -1;
+		else
+			found++;
+	}
+	return found;
+}
+
+const char *kpm_enum_name(const long *vals, const char *const *names, unsigned int n, long v)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (vals[i] == v)
+			return names[i];
+	return NULL;
+}

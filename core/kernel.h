@@ -54,6 +54,15 @@ typedef int (*kpm_fd_fn)(struct kpm_target *t, uint64_t task, unsigned int fd,
 			 uint64_t file, void *arg);
 long kpm_task_files(struct kpm_target *t, uint64_t task, unsigned int max_fds,
 		    kpm_fd_fn fn, void *arg, long *unreadable);
+/*
+ * Names of an enum the decoder knows by name, valued from the kernel's
+ * debug info: vals[i] is the value of enumerator PREFIX + names[i], -1
+ * when the debug info lacks it.  Returns how many were found.
+ */
+unsigned int kpm_enum_table(struct kpm_target *t, const char *prefix, const char *const *names,
+			    long *vals, unsigned int n);
+/* names[i] of the first vals[i] == @v, or NULL. */
+const char *kpm_enum_name(const long *vals, const char *const *names, unsigned int n, long v);
 /* An address named the way the kernel's %pS names it. */
 struct kpm_frame {
 	uint64_t addr;

@@ -281,31 +281,6 @@ static int kfd_applies(struct kpm_target *t)
 	return 0;
 }
 
-static void enum_names(struct kpm_target *t, const char *prefix, const char *const *names,
-		       long *vals, unsigned int n, int *any)
-{
-	char buf[96];
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		snprintf(buf, sizeof(buf), "%s%s", prefix, names[i]);
-		if (t->ops->enum_value(t, buf, &vals[i]))
-			vals[i] = -1;
-		else if (any)
-			*any = 1;
-	}
-}
-
-static const char *enum_name(const long *vals, const char *const *names, unsigned int n, long v)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (vals[i] == v)
-			return names[i];
-	return NULL;
-}
-
 static int kfd_init(struct kfd_ctx *x, struct kpm_target *t)
 {
 	uint64_t a;
@@ -333,9 +308,9 @@ static int kfd_init(struct kfd_ctx *x, struct kpm_target *t)
 	x->ring_stride = sz > 0 ? sz : 0;
 	sz = t->ops->type_size(t, "union MESAPI__MISC");
 	x->frame_size = sz > 0 ? sz : 0;
-	enum_names(t, "MES_SCH_API_", sch_opcodes, x->sch_value, NR_SCH, &x->opnames);
-	enum_names(t, "MESAPI_MISC__", misc_opcodes, x->misc_value, NR_MISC, NULL);
-	enum_names(t, "KFD_QUEUE_TYPE_", queue_types, x->qtype_value, NR_QTYPES, NULL);
+	x->opnames = kpm_enum_table(t, "MES_SCH_API_", sch_opcodes, x->sch_value, NR_SCH) > 0;
+	kpm_enum_table(t, "MESAPI_MISC__", misc_opcodes, x->misc_value, NR_MISC);
+	kpm_enum_table(t, "KFD_QUEUE_TYPE_", queue_types, x->qtype_value, NR_QTYPES);
 	return 0;
 }
 
@@ -565,11 +540,30 @@ static void read_pdd(struct kfd_ctx *x, struct kfd_pdd *d)
 		snprintf(d->err, sizeof(d->err), "dev %#" PRIx64 " is not a kernel address", d->dev);
 }
 
+/*
+ * kfd_process.pdds[0..n): 0; -1 with t->err when the array cannot be read,
+ * -2 when n is more than it holds.
+ */
+static int read_pdd_ptrs(struct kfd_ctx *x, uint64_t proc, uint64_t n, uint64_t *ptrs)
+{
+	unsigned char raw[MAX_PDDS * 8];
+	long i;
+
+	if (n > (uint64_t)x->pdds_max) {
+		kpm_errf(x->t, "n_pdds %" PRIu64 " is more than pdds[] holds (%ld)", n, x->pdds_max);
+		return -2;
+	}
+	if (n && kpm_read(x->t, proc + M(x, P_PDDS)->off, raw, n * x->psz, "kfd_process.pdds"))
+		return -1;
+	for (i = 0; i < (long)n; i++)
+		ptrs[i] = kpm_get(raw, i * x->psz, x->psz);
+	return 0;
+}
+
 static void read_proc(struct kfd_ctx *x, struct kfd_proc *p)
 {
 	struct kpm_target *t = x->t;
 	uint64_t v, pprev, arr[MAX_PDDS];
-	unsigned char raw[MAX_PDDS * 8];
 	long i;
 
 	p->runtime_state = -1;
@@ -609,22 +603,16 @@ static void read_proc(struct kfd_ctx *x, struct kfd_proc *p)
 	}
 	if (kpm_kptr_ok(p->lead))
 		kpm_task_ident(t, p->lead, &p->pid, p->comm, sizeof(p->comm));
-	if (p->n_pdds > (uint64_t)x->pdds_max) {
-		snprintf(p->err, sizeof(p->err), "n_pdds %" PRIu64 " is more than pdds[] holds (%ld)",
-			 p->n_pdds, x->pdds_max);
+	if (read_pdd_ptrs(x, p->addr, p->n_pdds, arr)) {
+		snprintf(p->err, sizeof(p->err), "%s", t->err);
 		return;
 	}
 	if (!p->n_pdds)
 		return;
-	if (kpm_read(t, p->addr + M(x, P_PDDS)->off, raw, p->n_pdds * x->psz, "kfd_process.pdds")) {
-		snprintf(p->err, sizeof(p->err), "%s", t->err);
-		return;
-	}
 	p->pdd = calloc(p->n_pdds, sizeof(*p->pdd));
 	if (!p->pdd)
 		return;
 	for (i = 0; i < (long)p->n_pdds; i++) {
-		arr[i] = kpm_get(raw, i * x->psz, x->psz);
 		if (!kpm_kptr_ok(arr[i])) {
 			snprintf(p->err, sizeof(p->err), "pdds[%ld] %#" PRIx64 " is not a kernel address",
 				 i, arr[i]);
@@ -638,12 +626,12 @@ static void read_proc(struct kfd_ctx *x, struct kfd_proc *p)
 
 static const char *opcode_name(const struct kfd_ctx *x, long op)
 {
-	return enum_name(x->sch_value, sch_opcodes, NR_SCH, op);
+	return kpm_enum_name(x->sch_value, sch_opcodes, NR_SCH, op);
 }
 
 static const char *misc_name(const struct kfd_ctx *x, long op)
 {
-	return enum_name(x->misc_value, misc_opcodes, NR_MISC, op);
+	return kpm_enum_name(x->misc_value, misc_opcodes, NR_MISC, op);
 }
 
 /* One API frame of the MES scheduler ring. */
@@ -1271,7 +1259,7 @@ static void procs_text(struct kfd_ctx *x, FILE *fp, int hex)
 				"DOORBELL_OFF", "ACTIVE", "EVICTED");
 			for (q = 0; q < d->nq; q++) {
 				const struct kfd_queue *e = &d->q[q];
-				const char *tn = enum_name(x->qtype_value, queue_types, NR_QTYPES, e->type);
+				const char *tn = kpm_enum_name(x->qtype_value, queue_types, NR_QTYPES, e->type);
 
 				fprintf(fp, "      %016" PRIx64 "  ", e->addr);
 				if (tn)
@@ -1533,24 +1521,25 @@ static long kfd_processes(struct kpm_target *t, uint64_t parent, uint64_t *out, 
 static long kfd_pdds(struct kpm_target *t, uint64_t proc, uint64_t *out, long max)
 {
 	struct kfd_ctx x;
-	uint64_t n, v;
-	unsigned char raw[MAX_PDDS * 8];
+	uint64_t n, v, ptrs[MAX_PDDS];
+	char why[KPM_ERRLEN];
 	long i;
+	int r;
 
 	if (kfd_init(&x, t))
 		return -1;
 	if (kpm_read_member(t, proc, M(&x, P_N_PDDS), &n))
 		return -1;
-	if (n > (uint64_t)x.pdds_max) {
-		kpm_errf(t, "kfd_process %#" PRIx64 ": n_pdds %" PRIu64 " is more than pdds[] holds (%ld)",
-			 proc, n, x.pdds_max);
-		return -1;
+	r = read_pdd_ptrs(&x, proc, n, ptrs);
+	if (r == -2) {
+		snprintf(why, sizeof(why), "%s", t->err);
+		kpm_errf(t, "kfd_process %#" PRIx64 ": %.200s", proc, why);
 	}
-	if (n && kpm_read(t, proc + M(&x, P_PDDS)->off, raw, n * x.psz, "kfd_process.pdds"))
+	if (r)
 		return -1;
 	t->err[0] = 0;
 	for (i = 0; i < (long)n; i++) {
-		v = kpm_get(raw, i * x.psz, x.psz);
+		v = ptrs[i];
 		if (!kpm_kptr_ok(v)) {
 			kpm_errf(t, "kfd_process %#" PRIx64 ": pdds[%ld] %#" PRIx64
 				 " is not a kernel address", proc, i, v);

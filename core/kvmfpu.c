@@ -240,9 +240,7 @@ static int kvm_init(struct kvm_ctx *x, struct kpm_target *t)
 		if (t->ops->enum_value(t, xfeatures[i].enumerator, &x->xf_bit[i]) ||
 		    x->xf_bit[i] < 0 || x->xf_bit[i] > 63)
 			x->xf_bit[i] = -1;
-	for (i = 0; i < NR_MODES; i++)
-		if (t->ops->enum_value(t, vcpu_modes[i], &x->mode_value[i]))
-			x->mode_value[i] = -1;
+	kpm_enum_table(t, "", vcpu_modes, x->mode_value, NR_MODES);
 	x->panic_cpu = -1;
 	return 0;
 }
@@ -289,12 +287,7 @@ static void feature_names(const struct kvm_ctx *x, uint64_t v, char *buf, size_t
 
 static const char *mode_name(const struct kvm_ctx *x, long mode)
 {
-	unsigned int i;
-
-	for (i = 0; i < NR_MODES; i++)
-		if (x->mode_value[i] == mode)
-			return vcpu_modes[i];
-	return NULL;
+	return kpm_enum_name(x->mode_value, vcpu_modes, NR_MODES, mode);
 }
 
 static int task_cb(struct kpm_target *t, uint64_t task, void *arg)
@@ -358,7 +351,6 @@ static void read_fpstate(struct kvm_ctx *x, struct vcpu *v)
 {
 	struct kpm_target *t = x->t;
 	uint64_t fs = v->fpstate, v64, hdr;
-	unsigned char b[16];
 	long regs = M(x, FS_REGS)->off, hoff;
 
 	if (!kpm_kptr_ok(fs)) {
@@ -373,24 +365,18 @@ static void read_fpstate(struct kvm_ctx *x, struct vcpu *v)
 		snprintf(v->err, sizeof(v->err), "%.200s", t->err);
 		return;
 	}
-	/* the four flag bits share one word: read it, then each bitfield */
-	if (kpm_read(t, fs + M(x, FS_IS_VALLOC)->off, b, M(x, FS_IS_VALLOC)->size, "fpstate flags")) {
-		snprintf(v->err, sizeof(v->err), "%.200s", t->err);
-		return;
-	}
+	/* the flag bitfields: kpm_read_member reads only the bytes each spans */
 	{
-		struct kpm_member m[4];
+		int *flag[4] = { &v->is_valloc, &v->is_guest, &v->is_confidential, &v->in_use };
 		int i;
 
 		for (i = 0; i < 4; i++) {
-			m[i] = *M(x, FS_IS_VALLOC + i);
-			m[i].off -= M(x, FS_IS_VALLOC)->off;
-			m[i].bit_off -= M(x, FS_IS_VALLOC)->off * 8;
+			if (kpm_read_member(t, fs, M(x, FS_IS_VALLOC + i), &v64)) {
+				snprintf(v->err, sizeof(v->err), "%.200s", t->err);
+				return;
+			}
+			*flag[i] = !!v64;
 		}
-		v->is_valloc = !!kpm_field(b, &m[0]);
-		v->is_guest = !!kpm_field(b, &m[1]);
-		v->is_confidential = !!kpm_field(b, &m[2]);
-		v->in_use = !!kpm_field(b, &m[3]);
 	}
 	v->have_fps = 1;
 	hoff = M(x, FR_XSAVE)->off + M(x, XR_HEADER)->off;
@@ -1008,13 +994,6 @@ static int kvm_triage(struct kpm_target *t, struct kpm_triage *tr)
 
 /* drgn's for_each_kvm() and for_each_kvm_vcpu() */
 
-static int collect_vm(struct kpm_target *t, uint64_t node, void *arg)
-{
-	struct kvm_ctx *x = arg;
-
-	return vm_cb(t, node, x);
-}
-
 static long kvm_vms(struct kpm_target *t, uint64_t parent, uint64_t *out, long max)
 {
 	struct kvm_ctx x;
@@ -1026,7 +1005,7 @@ static long kvm_vms(struct kpm_target *t, uint64_t parent, uint64_t *out, long m
 		return -1;
 	t->err[0] = 0;
 	if (kpm_list_walk(t, x.vm_list, M(&x, LH_NEXT)->off, M(&x, LH_PREV)->off, MAX_VMS,
-			  collect_vm, &x) < 0)
+			  vm_cb, &x) < 0)
 		snprintf(err, sizeof(err), "vm_list: %.200s", t->err);
 	for (i = 0; i < x.nvm && i < max; i++)
 		out[i] = x.vm[i].addr;

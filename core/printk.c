@@ -599,8 +599,6 @@ int kpm_panic_info(struct kpm_target *t, int *cpu, uint64_t *task, int *pid,
 {
 	struct kpm_member m[] = {
 		KPM_MEMBER("rq", curr),
-		KPM_MEMBER("task_struct", pid),
-		KPM_MEMBER("task_struct", comm),
 		KPM_MEMBER_OPT("rq", cpu),	/* CONFIG_SMP */
 		{ 0 }
 	};
@@ -608,7 +606,6 @@ int kpm_panic_info(struct kpm_target *t, int *cpu, uint64_t *task, int *pid,
 	const uint64_t *offs;
 	uint64_t rq, off, v;
 	long ncpus, i;
-	size_t max;
 
 	*cpu = -1;
 	*task = 0;
@@ -655,8 +652,8 @@ int kpm_panic_info(struct kpm_target *t, int *cpu, uint64_t *task, int *pid,
 	 * is wrong (a symbol relocated as if it were not per-CPU) is caught
 	 * here rather than read as garbage.
 	 */
-	if (kpm_has(&m[3])) {
-		if (kpm_read_member(t, rq + off, &m[3], &v))
+	if (kpm_has(&m[1])) {
+		if (kpm_read_member(t, rq + off, &m[1], &v))
 			return -1;
 		if ((int)(int32_t)(uint32_t)v != *cpu) {
 			kpm_errf(t, "runqueues of cpu %d at %#" PRIx64 " says cpu %d: wrong per-CPU address",
@@ -671,15 +668,7 @@ int kpm_panic_info(struct kpm_target *t, int *cpu, uint64_t *task, int *pid,
 		*task = 0;
 		return -1;
 	}
-	if (kpm_read_member(t, *task, &m[1], &v))
-		return -1;
-	*pid = (int)(int32_t)(uint32_t)v;
-	if (commlen) {
-		max = (size_t)m[2].size < commlen ? (size_t)m[2].size : commlen;
-		if (max && kpm_read_string(t, *task + m[2].off, comm, max - 1, "task_struct.comm") < 0)
-			return -1;
-	}
-	return 0;
+	return kpm_task_ident(t, *task, pid, comm, commlen);
 }
 
 /*
