@@ -109,6 +109,19 @@ class Fixture:
                            text=True, errors="replace", timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
+    def three_front_ends(self, command, args=(), vmcore=None, clean=False):
+        """Run COMMAND ARGS in crash, in drgn (drgn-helpers/COMMAND.py) and
+        in kpm-dump on the dump; assert that they print the same, that
+        drgn raised nothing and that kpm-dump was not killed (with clean:
+        drgn and kpm-dump exited 0).  Returns what they printed."""
+        (c,) = self.crash_sections([" ".join([command, *args])], vmcore=vmcore)
+        drc, d, err = self.drgn(list(args), vmcore=vmcore, script=f"{command}.py")
+        assert "Traceback" not in err and (drc == 0 or not clean), err
+        krc, k, kerr = self.kpm_dump([command, *args], vmcore=vmcore)
+        assert krc >= 0 and (krc == 0 or not clean), kerr
+        assert c.strip() == d.strip() == k.strip(), (args, c[-3000:], d[-3000:], k[-3000:])
+        return k
+
     def variant(self, name, args):
         """A hostile copy of the dump made by tests/tools/kdumpedit.py
         (excluded pages, poked bytes, truncation); returns its path."""

@@ -188,11 +188,7 @@ def test_not_applicable_without_amdgpu(stale):
 def test_crash_drgn_kpm_dump_agree(which, request):
     fx = request.getfixturevalue(which)
     for args in ([], ["-x"], ["-a"], ["-j"]):
-        (c,) = fx.crash_sections([" ".join(["kfd"] + args)])
-        rc, d, err = fx.drgn(args, script="kfd.py")
-        assert rc == 0 and "Traceback" not in err, err
-        rc, k, err = fx.kpm_dump(["kfd"] + args)
-        assert c.strip() == d.strip() == k.strip(), (args, c, d, k)
+        fx.three_front_ends("kfd", args, clean=True)
 
 
 @needs_612_tools
@@ -268,21 +264,11 @@ def hostile(stale):
             "new_pdds0_phys": crash_vtop(out[1]) + (pdds0 - p["new"]["kfd_process"])}
 
 
-def all_three(fx, vmcore, args=("kfd",)):
-    (c,) = fx.crash_sections([" ".join(args)], vmcore=vmcore)
-    rc, d, err = fx.drgn(list(args[1:]), vmcore=vmcore, script="kfd.py")
-    assert "Traceback" not in err, err
-    rc, k, err = fx.kpm_dump(list(args), vmcore=vmcore)
-    assert rc >= 0, err
-    assert c.strip() == d.strip() == k.strip(), (c, d, k)
-    return k
-
-
 @needs_612_tools
 def test_pdd_page_excluded(stale, hostile):
     p = procs(stale)
     vm = stale.variant("kfd-pdd-excluded", ["--exclude", hex(hostile["old_pdd_phys"] >> 12)])
-    out = all_three(stale, vm)
+    out = stale.three_front_ends("kfd", vmcore=vm)
     assert re.search(rf"^      kfd_process_device.dev: cannot read 8 bytes at {p['old']['pdd']:#x}: "
                      r"page not in dump$", out, re.M), out
     # the other process is still decoded
@@ -294,7 +280,7 @@ def test_garbage_pdd_pointer(stale, hostile):
     vm = stale.variant("kfd-pdds-garbage", ["--poke", f"{hostile['new_pdds0_phys'] >> 12:#x}:"
                                             f"{hostile['new_pdds0_phys'] & 0xfff:#x}:"
                                             f"{struct.pack('<Q', 0x4141414141414141).hex()}"])
-    out = all_three(stale, vm)
+    out = stale.three_front_ends("kfd", vmcore=vm)
     assert "    pdds[0] 0x4141414141414141 is not a kernel address\n" in out, out
 
 
@@ -302,7 +288,7 @@ def test_garbage_pdd_pointer(stale, hostile):
 def test_ring_pages_excluded(stale, hostile):
     dev = stale.manifest["device"]
     vm = stale.variant("kfd-ring-excluded", ["--exclude", hex(hostile["ring_phys"] >> 12)])
-    out = all_three(stale, vm, ("kfd", "-a"))
+    out = stale.three_front_ends("kfd", ["-a"], vmcore=vm)
     assert re.search(r"^    \d+ API frames?, \d+ status frames?, [1-9]\d* frames? not in the dump", out, re.M), out
     # the processes are decoded all the same
     assert "share proc_ctx_gpu_addr" in out
@@ -316,7 +302,7 @@ def test_cyclic_table_bucket(stale, hostile):
     phys = hostile["new_proc_phys"]  # kfd_processes, the hlist_node, is at offset 0
     vm = stale.variant("kfd-bucket-cycle", ["--poke", f"{phys >> 12:#x}:{phys & 0xfff:#x}:"
                                             f"{struct.pack('<Q', new['kfd_process']).hex()}"])
-    out = all_three(stale, vm)
+    out = stale.three_front_ends("kfd", vmcore=vm)
     assert re.search(rf"^  kfd_processes_table: bucket \d+: hlist at 0x[0-9a-f]+: node "
                      rf"{new['kfd_process']:#x}: pprev 0x[0-9a-f]+, expected "
                      rf"{new['kfd_process']:#x}$", out, re.M), out

@@ -146,11 +146,7 @@ def test_triage_includes_kvmfpu(kv):
 
 def test_crash_drgn_kpm_dump_agree(kv):
     for args in ([], ["-x"], ["-j"]):
-        (c,) = kv.crash_sections([" ".join(["kvmfpu"] + args)])
-        rc, d, err = kv.drgn(args, script="kvmfpu.py")
-        assert rc == 0 and "Traceback" not in err, err
-        rc, k, err = kv.kpm_dump(["kvmfpu"] + args)
-        assert c.strip() == d.strip() == k.strip(), (args, c[-3000:], d[-3000:], k[-3000:])
+        kv.three_front_ends("kvmfpu", args, clean=True)
 
 
 def test_values_are_crash_s_own(kv):
@@ -216,19 +212,9 @@ def hostile(kv):
             "field_phys": crash_vtop(out[2]) + (field - s["vcpu"])}
 
 
-def all_three(fx, vmcore):
-    (c,) = fx.crash_sections(["kvmfpu"], vmcore=vmcore)
-    rc, d, err = fx.drgn([], vmcore=vmcore, script="kvmfpu.py")
-    assert "Traceback" not in err, err
-    rc, k, err = fx.kpm_dump(["kvmfpu"], vmcore=vmcore)
-    assert rc >= 0, err
-    assert c.strip() == d.strip() == k.strip(), (c, d, k)
-    return k
-
-
 def test_fpstate_page_excluded(kv, hostile):
     vm = kv.variant("kvmfpu-fpstate-excluded", ["--exclude", hex(hostile["fpstate_phys"] >> 12)])
-    out = all_three(kv, vm)
+    out = kv.three_front_ends("kvmfpu", vmcore=vm)
     assert re.search(rf"^             fpstate.size: cannot read 4 bytes at {hostile['fpstate']:#x}: "
                      r"page not in dump$", out, re.M), out
     assert "nothing wrong found" in out  # the other vCPUs are still decoded, and clean
@@ -239,5 +225,5 @@ def test_garbage_fpstate_pointer(kv, hostile):
     phys = hostile["field_phys"]
     vm = kv.variant("kvmfpu-fpstate-garbage", ["--poke", f"{phys >> 12:#x}:{phys & 0xfff:#x}:"
                                                f"{struct.pack('<Q', 0x4141414141414141).hex()}"])
-    out = all_three(kv, vm)
+    out = kv.three_front_ends("kvmfpu", vmcore=vm)
     assert "             guest_fpu.fpstate 0x4141414141414141 is not a kernel address\n" in out, out
