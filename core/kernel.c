@@ -376,6 +376,131 @@ long kpm_task_walk(struct kpm_target *t, long max, kpm_list_fn fn, void *arg)
 	return kpm_list_walk(t, init_task + m[0].off, m[1].off, m[2].off, max, task_node, &w);
 }
 
+int kpm_cpu_curr(struct kpm_target *t, int cpu, uint64_t *task)
+{
+	struct kpm_member m[] = {
+		KPM_MEMBER("rq", curr),
+		KPM_MEMBER_OPT("rq", cpu),	/* CONFIG_SMP */
+		{ 0 }
+	};
+	const int *cpus;
+	const uint64_t *offs;
+	uint64_t rq, off, v;
+	long ncpus, i;
+
+	*task = 0;
+	ncpus = kpm_possible_cpus(t, &cpus, &offs);
+	if (ncpus > 0) {
+		for (i = 0; i < ncpus && cpus[i] != cpu; i++)
+			;
+		if (i == ncpus) {
+			kpm_errf(t, "cpu %d is not a possible CPU", cpu);
+			return -1;
+		}
+		off = offs[i];
+	} else if (kpm_percpu_offset(t, cpu, &off)) {
+		return -1;
+	}
+	if (t->ops->symbol(t, "runqueues", &rq)) {
+		kpm_errf(t, "no symbol runqueues");
+		return -1;
+	}
+	if (kpm_resolve(t, m))
+		return -1;
+	/*
+	 * The runqueue says which CPU it belongs to: a per-CPU address that
+	 * is wrong (a symbol relocated as if it were not per-CPU) is caught
+	 * here rather than read as garbage.
+	 */
+	if (kpm_has(&m[1])) {
+		if (kpm_read_member(t, rq + off, &m[1], &v))
+			return -1;
+		if ((int)(int32_t)(uint32_t)v != cpu) {
+			kpm_errf(t, "runqueues of cpu %d at %#" PRIx64 " says cpu %d: wrong per-CPU address",
+				 cpu, rq + off, (int)(int32_t)(uint32_t)v);
+			return -1;
+		}
+	}
+	if (kpm_read_member(t, rq + off, &m[0], task))
+		return -1;
+	if (!kpm_kptr_ok(t, *task)) {
+		kpm_errf(t, "cpu %d: rq.curr %#" PRIx64 " is not a kernel address", cpu, *task);
+		*task = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Task state bits, include/linux/sched.h: TASK_INTERRUPTIBLE 0x1,
+ * TASK_UNINTERRUPTIBLE 0x2, __TASK_STOPPED 0x4, __TASK_TRACED 0x8,
+ * TASK_PARKED 0x40, TASK_DEAD 0x80, TASK_WAKEKILL 0x100, TASK_NOLOAD
+ * 0x400; exit_state EXIT_DEAD 0x10, EXIT_ZOMBIE 0x20.  The same values
+ * from v4.14 through v6.12 (#defines: not in the debug info).
+ */
+int kpm_task_state(struct kpm_target *t, uint64_t task, struct kpm_task_state *s)
+{
+	struct kpm_member m[] = {
+		KPM_MEMBER_OPT("task_struct", __state),	/* v5.14+ */
+		KPM_MEMBER_OPT("task_struct", state),
+		KPM_MEMBER("task_struct", exit_state),
+		KPM_MEMBER_OPT("task_struct", on_cpu),	/* CONFIG_SMP */
+		KPM_MEMBER_OPT("task_struct", thread_info),
+		KPM_MEMBER_OPT("thread_info", cpu),	/* v5.16+ and arm64 */
+		KPM_MEMBER_OPT("task_struct", cpu),
+		{ 0 }
+	};
+	uint64_t v;
+
+	memset(s, 0, sizeof(*s));
+	s->cpu = -1;
+	if (kpm_resolve(t, m))
+		return -1;
+	if (kpm_read_member(t, task, kpm_has(&m[0]) ? &m[0] : &m[1], &v))
+		return -1;
+	s->state = v;
+	if (kpm_read_member(t, task, &m[2], &v))
+		return -1;
+	s->exit_state = v;
+	if (kpm_has(&m[3]) && !kpm_read_member(t, task, &m[3], &v))
+		s->on_cpu = (int)v;
+	if (kpm_has(&m[4]) && kpm_has(&m[5]) &&
+	    !kpm_read_member(t, task + m[4].off, &m[5], &v))
+		s->cpu = (int)(int32_t)(uint32_t)v;
+	else if (kpm_has(&m[6]) && !kpm_read_member(t, task, &m[6], &v))
+		s->cpu = (int)(int32_t)(uint32_t)v;
+	if (s->exit_state & 0x20)
+		s->letter = 'Z';
+	else if (s->exit_state & 0x10)
+		s->letter = 'X';
+	else if (s->state == 0)
+		s->letter = 'R';
+	else if (s->state & 0x1)
+		s->letter = 'S';
+	else if ((s->state & 0x402) == 0x402)
+		s->letter = 'I';
+	else if (s->state & 0x2)
+		s->letter = 'D';
+	else if (s->state & 0x4)
+		s->letter = 'T';
+	else if (s->state & 0x8)
+		s->letter = 't';
+	else if (s->state & 0x40)
+		s->letter = 'P';
+	else
+		s->letter = '?';
+	return 0;
+}
+
+int kpm_version_code(const char *release)
+{
+	unsigned int a = 0, b = 0, c = 0;
+
+	if (sscanf(release, "%u.%u.%u", &a, &b, &c) < 2)
+		return 0;
+	return KPM_KERNEL_VERSION(a, b, c > 255 ? 255 : c);
+}
+
 int kpm_task_ident(struct kpm_target *t, uint64_t task, int *pid, char *comm, size_t commlen)
 {
 	struct kpm_member m[] = {
@@ -416,13 +541,13 @@ long kpm_task_files(struct kpm_target *t, uint64_t task, unsigned int max_fds,
 		return -1;
 	if (!files)
 		return 0;	/* a kernel thread, or an exiting task */
-	if (!kpm_kptr_ok(files)) {
+	if (!kpm_kptr_ok(t, files)) {
 		kpm_errf(t, "task %#" PRIx64 ": files %#" PRIx64 " is not a kernel address", task, files);
 		return -1;
 	}
 	if (kpm_read_member(t, files, &m[1], &fdt))
 		return -1;
-	if (!kpm_kptr_ok(fdt)) {
+	if (!kpm_kptr_ok(t, fdt)) {
 		kpm_errf(t, "files_struct %#" PRIx64 ": fdt %#" PRIx64 " is not a kernel address",
 			 files, fdt);
 		return -1;
@@ -433,7 +558,7 @@ long kpm_task_files(struct kpm_target *t, uint64_t task, unsigned int max_fds,
 		kpm_errf(t, "fdtable %#" PRIx64 ": max_fds %" PRIu64 " is more than %u", fdt, nfds, max_fds);
 		return -1;
 	}
-	if (nfds && !kpm_kptr_ok(fd)) {
+	if (nfds && !kpm_kptr_ok(t, fd)) {
 		kpm_errf(t, "fdtable %#" PRIx64 ": fd %#" PRIx64 " is not a kernel address", fdt, fd);
 		return -1;
 	}

@@ -42,6 +42,27 @@ int kpm_percpu_offset(struct kpm_target *t, int cpu, uint64_t *off);
  */
 long kpm_task_walk(struct kpm_target *t, long max, kpm_list_fn fn, void *arg);
 /* A task's pid and comm (comm: at least 16 bytes): 0, or -1. */
+/*
+ * A kernel release ("6.1.192-kpm", kpm_kernel_release()) as
+ * KPM_KERNEL_VERSION(6, 1, 192), LINUX_VERSION_CODE's encoding; 0 when it
+ * does not parse.  For facts debug info cannot give (flag bits from
+ * #defines), which decoders name by the kernel versions they hold for.
+ */
+#define KPM_KERNEL_VERSION(a, b, c)	(((a) << 16) + ((b) << 8) + (c))
+int kpm_version_code(const char *release);
+
+/* The task running on @cpu (runqueues.curr): 0, or -1 with t->err. */
+int kpm_cpu_curr(struct kpm_target *t, int cpu, uint64_t *task);
+
+/* A task's scheduler state, with the letter ps and crash's ps print. */
+struct kpm_task_state {
+	uint64_t state;		/* __state (state before v5.14) */
+	uint64_t exit_state;
+	int on_cpu;		/* running on a CPU (CONFIG_SMP) */
+	int cpu;		/* the CPU it last ran on, -1 unknown */
+	char letter;		/* R S D I T t P X Z, ? */
+};
+int kpm_task_state(struct kpm_target *t, uint64_t task, struct kpm_task_state *s);
 int kpm_task_ident(struct kpm_target *t, uint64_t task, int *pid, char *comm, size_t commlen);
 /*
  * Every open file of a task (files->fdt->fd[0..max_fds)): fn gets the fd

@@ -406,12 +406,12 @@ static int file_cb(struct kpm_target *t, uint64_t task, unsigned int fd, uint64_
 
 	(void)task;
 	(void)fd;
-	if (!kpm_kptr_ok(file) || kpm_read_member(t, file, M(x, F_OP), &fop))
+	if (!kpm_kptr_ok(t, file) || kpm_read_member(t, file, M(x, F_OP), &fop))
 		return 0;	/* a file we cannot read is not a KFD file we know of */
 	if (fop != x->fops)
 		return 0;
 	x->nfiles++;
-	if (kpm_read_member(t, file, M(x, F_PRIVATE), &priv) || !kpm_kptr_ok(priv))
+	if (kpm_read_member(t, file, M(x, F_PRIVATE), &priv) || !kpm_kptr_ok(t, priv))
 		return 0;
 	p = add_proc(x, priv, PS_FILE);
 	if (p && p->holder_pid < 0)
@@ -534,7 +534,7 @@ static void read_pdd(struct kfd_ctx *x, struct kfd_pdd *d)
 		snprintf(d->err, sizeof(d->err), "queues_list: %.200s", t->err[0] ? t->err : "out of memory");
 	for (i = 0; i < d->nq; i++)
 		read_queue(x, &d->q[i]);
-	if (kpm_kptr_ok(d->dev))
+	if (kpm_kptr_ok(t, d->dev))
 		d->gpu = get_gpu(x, d->dev);
 	else if (!d->err[0])
 		snprintf(d->err, sizeof(d->err), "dev %#" PRIx64 " is not a kernel address", d->dev);
@@ -601,7 +601,7 @@ static void read_proc(struct kfd_ctx *x, struct kfd_proc *p)
 		    !kpm_read_member(t, p->addr + M(x, P_RUNTIME_INFO)->off, M(x, RI_RUNTIME_STATE), &v))
 			p->runtime_state = (long)(uint32_t)v;
 	}
-	if (kpm_kptr_ok(p->lead))
+	if (kpm_kptr_ok(t, p->lead))
 		kpm_task_ident(t, p->lead, &p->pid, p->comm, sizeof(p->comm));
 	if (read_pdd_ptrs(x, p->addr, p->n_pdds, arr)) {
 		snprintf(p->err, sizeof(p->err), "%s", t->err);
@@ -613,7 +613,7 @@ static void read_proc(struct kfd_ctx *x, struct kfd_proc *p)
 	if (!p->pdd)
 		return;
 	for (i = 0; i < (long)p->n_pdds; i++) {
-		if (!kpm_kptr_ok(arr[i])) {
+		if (!kpm_kptr_ok(t, arr[i])) {
 			snprintf(p->err, sizeof(p->err), "pdds[%ld] %#" PRIx64 " is not a kernel address",
 				 i, arr[i]);
 			continue;
@@ -683,7 +683,7 @@ static void read_ring(struct kfd_ctx *x, struct kfd_gpu *g)
 			 "MES API layouts (union MESAPI__MISC, enum MES_SCH_API_OPCODE) not in the debug info");
 		return;
 	}
-	if (!g->ring_buf || !kpm_kptr_ok(g->ring_buf)) {
+	if (!g->ring_buf || !kpm_kptr_ok(t, g->ring_buf)) {
 		snprintf(g->err, sizeof(g->err), "MES ring buffer %#" PRIx64 " is not a kernel address",
 			 g->ring_buf);
 		return;
@@ -776,10 +776,10 @@ static struct kfd_gpu *get_gpu(struct kfd_ctx *x, uint64_t dev)
 		}
 	}
 	g->gpu_id = (uint32_t)g->gpu_id;
-	if (kpm_kptr_ok(g->kfd) && kpm_has(M(x, K_SHARED)) && kpm_has(M(x, SR_ENABLE_MES)) &&
+	if (kpm_kptr_ok(t, g->kfd) && kpm_has(M(x, K_SHARED)) && kpm_has(M(x, SR_ENABLE_MES)) &&
 	    !kpm_read_member(t, g->kfd + M(x, K_SHARED)->off, M(x, SR_ENABLE_MES), &v))
 		g->kfd_enable_mes = !!v;
-	if (!kpm_kptr_ok(g->adev)) {
+	if (!kpm_kptr_ok(t, g->adev)) {
 		snprintf(g->err, sizeof(g->err), "adev %#" PRIx64 " is not a kernel address", g->adev);
 		return g;
 	}
@@ -1162,10 +1162,10 @@ static void ctx_hex(struct kfd_ctx *x, FILE *fp, const struct kfd_pdd *d)
 
 	if (!d->proc_ctx_cpu_ptr)
 		return;
-	if (!kpm_kptr_ok(d->proc_ctx_cpu_ptr) ||
+	if (!kpm_kptr_ok(x->t, d->proc_ctx_cpu_ptr) ||
 	    kpm_read(x->t, d->proc_ctx_cpu_ptr, b, sizeof(b), "process context")) {
 		fprintf(fp, "        process context %016" PRIx64 ": %s\n", d->proc_ctx_cpu_ptr,
-			kpm_kptr_ok(d->proc_ctx_cpu_ptr) ? x->t->err : "not a kernel address");
+			kpm_kptr_ok(x->t, d->proc_ctx_cpu_ptr) ? x->t->err : "not a kernel address");
 		return;
 	}
 	fprintf(fp, "        process context at %016" PRIx64 " (first %d bytes):\n",
@@ -1395,7 +1395,7 @@ static void report_json(struct kfd_ctx *x, FILE *fp, int hex)
 					kpm_json_u64(&j, NULL, d->watch_points[q]);
 				kpm_json_end(&j, ']');
 			}
-			if (hex && d->proc_ctx_cpu_ptr && kpm_kptr_ok(d->proc_ctx_cpu_ptr)) {
+			if (hex && d->proc_ctx_cpu_ptr && kpm_kptr_ok(x->t, d->proc_ctx_cpu_ptr)) {
 				unsigned char b[CTX_BYTES];
 				char s[2 * CTX_BYTES + 1];
 
@@ -1540,7 +1540,7 @@ static long kfd_pdds(struct kpm_target *t, uint64_t proc, uint64_t *out, long ma
 	t->err[0] = 0;
 	for (i = 0; i < (long)n; i++) {
 		v = ptrs[i];
-		if (!kpm_kptr_ok(v)) {
+		if (!kpm_kptr_ok(t, v)) {
 			kpm_errf(t, "kfd_process %#" PRIx64 ": pdds[%ld] %#" PRIx64
 				 " is not a kernel address", proc, i, v);
 			return i;

@@ -27,10 +27,8 @@
 #include "kpm.h"
 #include "kernel.h"
 #include "printk.h"
+#include "kvm.h"
 
-#define MAX_VMS		4096
-#define MAX_VCPUS	4096	/* KVM_MAX_VCPUS is 1024 (4096 with MAXSMP) */
-#define MAX_TASKS	(1L << 22)
 #define LEGACY_BYTES	512	/* struct fxregs_state: the XSAVE legacy area */
 #define HEADER_BYTES	64	/* struct xstate_header */
 #define XCOMP_COMPACTED	(1ULL << 63)	/* XCOMP_BV[63]: compacted format (SDM) */
@@ -62,11 +60,6 @@ static const struct {
 };
 #define NR_XF	(sizeof(xfeatures) / sizeof(xfeatures[0]))
 
-static const char *const vcpu_modes[] = {
-	"OUTSIDE_GUEST_MODE", "IN_GUEST_MODE", "EXITING_GUEST_MODE", "READING_SHADOW_PAGE_TABLES",
-};
-#define NR_MODES	(sizeof(vcpu_modes) / sizeof(vcpu_modes[0]))
-
 /* Frames of the FPU restore path: the log records that name them. */
 static const char *const restore_path[] = {
 	"restore_fpregs_from_fpstate", "fpu_swap_kvm_fpstate", "os_xrstor", "xrstor",
@@ -74,32 +67,17 @@ static const char *const restore_path[] = {
 };
 
 enum {
-	K_VM_LIST, K_MM, K_USERSPACE_PID, K_ONLINE_VCPUS, K_CREATED_VCPUS, K_VCPU_ARRAY,
-	V_CPU, V_VCPU_ID, V_VCPU_IDX, V_MODE, V_PID, V_ARCH,
+	V_ARCH,
 	VA_GUEST_FPU, VA_XCR0,
 	FG_XFEATURES, FG_PERM, FG_XFD_ERR, FG_UABI_SIZE, FG_FPSTATE,
 	FS_SIZE, FS_USER_SIZE, FS_XFEATURES, FS_USER_XFEATURES, FS_XFD,
 	FS_IS_VALLOC, FS_IS_GUEST, FS_IS_CONFIDENTIAL, FS_IN_USE, FS_REGS,
 	FR_XSAVE, XR_I387, XR_HEADER, XH_XFEATURES, XH_XCOMP_BV,
-	PID_NUMBERS, PID_TASKS, UPID_NR, HH_FIRST, T_PID_LINKS,
 	FPU_FPSTATE, T_THREAD, TH_FPU,
-	LH_NEXT, LH_PREV,
 	NR_MEMBERS
 };
 
 static const struct kpm_member member_tab[NR_MEMBERS + 1] = {
-	[K_VM_LIST] = KPM_MEMBER("kvm", vm_list),
-	[K_MM] = KPM_MEMBER("kvm", mm),
-	[K_USERSPACE_PID] = KPM_MEMBER_OPT("kvm", userspace_pid),
-	[K_ONLINE_VCPUS] = KPM_MEMBER("kvm", online_vcpus),
-	[K_CREATED_VCPUS] = KPM_MEMBER("kvm", created_vcpus),
-	/* vcpu_array: an xarray since v5.16 (vcpus[] before) */
-	[K_VCPU_ARRAY] = KPM_MEMBER("kvm", vcpu_array),
-	[V_CPU] = KPM_MEMBER("kvm_vcpu", cpu),
-	[V_VCPU_ID] = KPM_MEMBER("kvm_vcpu", vcpu_id),
-	[V_VCPU_IDX] = KPM_MEMBER("kvm_vcpu", vcpu_idx),
-	[V_MODE] = KPM_MEMBER("kvm_vcpu", mode),
-	[V_PID] = KPM_MEMBER("kvm_vcpu", pid),
 	[V_ARCH] = KPM_MEMBER("kvm_vcpu", arch),
 	/* struct fpu_guest: v5.16+ */
 	[VA_GUEST_FPU] = KPM_MEMBER("kvm_vcpu_arch", guest_fpu),
@@ -124,27 +102,15 @@ static const struct kpm_member member_tab[NR_MEMBERS + 1] = {
 	[XR_HEADER] = KPM_MEMBER("xregs_state", header),
 	[XH_XFEATURES] = KPM_MEMBER("xstate_header", xfeatures),
 	[XH_XCOMP_BV] = KPM_MEMBER("xstate_header", xcomp_bv),
-	[PID_NUMBERS] = KPM_MEMBER("pid", numbers),
-	[PID_TASKS] = KPM_MEMBER("pid", tasks),
-	[UPID_NR] = KPM_MEMBER("upid", nr),
-	[HH_FIRST] = KPM_MEMBER("hlist_head", first),
-	[T_PID_LINKS] = KPM_MEMBER("task_struct", pid_links),
 	[FPU_FPSTATE] = KPM_MEMBER("fpu", fpstate),
 	/* the task whose struct fpu it is: thread.fpu up to v6.13 */
 	[T_THREAD] = KPM_MEMBER_OPT("task_struct", thread),
 	[TH_FPU] = KPM_MEMBER_OPT("thread_struct", fpu),
-	[LH_NEXT] = KPM_MEMBER("list_head", next),
-	[LH_PREV] = KPM_MEMBER("list_head", prev),
 	[NR_MEMBERS] = { NULL },
 };
 
 struct vcpu {
-	uint64_t addr;
-	uint64_t index;			/* in vcpu_array */
-	long cpu, vcpu_id, vcpu_idx, mode;
-	int pid;			/* -1: none or unreadable */
-	uint64_t task;
-	char comm[32];
+	const struct kpm_kvm_vcpu *k;	/* the vCPU and its thread (kvm.c) */
 	uint64_t xcr0;
 	/* struct fpu_guest */
 	uint64_t gf_xfeatures, gf_perm, gf_xfd_err, gf_uabi_size, fpstate;
@@ -159,12 +125,9 @@ struct vcpu {
 };
 
 struct vm {
-	uint64_t addr, mm;
-	long userspace_pid, online, created;
-	char comm[32];
-	struct vcpu *v;
+	const struct kpm_kvm_vm *k;	/* the VM and its VMM (kvm.c) */
+	struct vcpu *v;			/* parallel to k->v */
 	long nv;
-	char err[KPM_ERRLEN];
 };
 
 struct hcpu {
@@ -177,27 +140,17 @@ struct hcpu {
 	char err[KPM_ERRLEN];
 };
 
-struct task_id {
-	int pid;
-	uint64_t task;
-	char comm[32];
-};
-
 struct kvm_ctx {
 	struct kpm_target *t;
 	struct kpm_member m[NR_MEMBERS + 1];
-	long psz, pidtype_pid;
 	long xf_bit[NR_XF];
-	long mode_value[NR_MODES];
-	uint64_t vm_list;
+	struct kpm_kvm kvm;
 	struct vm *vm;
 	long nvm;
 	struct hcpu *c;
 	long nc;
 	int have_owner;
-	struct task_id *tasks;
-	long ntasks;
-	char list_err[KPM_ERRLEN], cpu_err[KPM_ERRLEN];
+	char cpu_err[KPM_ERRLEN];
 	int panic_cpu, panic_pid;
 	uint64_t panic_task;
 	char panic_comm[32];
@@ -207,14 +160,11 @@ struct kvm_ctx {
 
 static int kvm_applies(struct kpm_target *t)
 {
-	uint64_t a;
-
-	if (t->ops->symbol(t, "vm_list", &a)) {
-		kpm_errf(t, "no symbol vm_list: kvm is not loaded");
+	if (kpm_kvm_applies(t))
 		return -1;
-	}
-	if (t->ops->type_size(t, "kvm_vcpu") < 0 || t->ops->type_size(t, "kvm_vcpu_arch") < 0) {
-		kpm_errf(t, "no struct kvm_vcpu in the debug info: load kvm's (mod -s kvm)");
+	/* struct fpu_guest: x86 KVM, v5.16+ */
+	if (t->ops->type_size(t, "fpu_guest") < 0) {
+		kpm_errf(t, "no struct fpu_guest in the debug info: not an x86 KVM host (v5.16+)");
 		return -1;
 	}
 	return 0;
@@ -231,16 +181,10 @@ static int kvm_init(struct kvm_ctx *x, struct kpm_target *t)
 	memcpy(x->m, member_tab, sizeof(member_tab));
 	if (kpm_resolve(t, x->m))
 		return -1;
-	t->ops->symbol(t, "vm_list", &x->vm_list);
-	x->psz = kpm_ptr_size(t);
-	/* PIDTYPE_PID is 0 in every kernel (include/linux/pid.h) */
-	if (t->ops->enum_value(t, "PIDTYPE_PID", &x->pidtype_pid))
-		x->pidtype_pid = 0;
 	for (i = 0; i < NR_XF; i++)
 		if (t->ops->enum_value(t, xfeatures[i].enumerator, &x->xf_bit[i]) ||
 		    x->xf_bit[i] < 0 || x->xf_bit[i] > 63)
 			x->xf_bit[i] = -1;
-	kpm_enum_table(t, "", vcpu_modes, x->mode_value, NR_MODES);
 	x->panic_cpu = -1;
 	return 0;
 }
@@ -253,7 +197,7 @@ static void free_ctx(struct kvm_ctx *x)
 		free(x->vm[i].v);
 	free(x->vm);
 	free(x->c);
-	free(x->tasks);
+	kpm_kvm_free(&x->kvm);
 }
 
 /* "x87|SSE|AVX|XTILEDATA", by the kernel's enum xfeature */
@@ -285,75 +229,13 @@ static void feature_names(const struct kvm_ctx *x, uint64_t v, char *buf, size_t
 	}
 }
 
-static const char *mode_name(const struct kvm_ctx *x, long mode)
-{
-	return kpm_enum_name(x->mode_value, vcpu_modes, NR_MODES, mode);
-}
-
-static int task_cb(struct kpm_target *t, uint64_t task, void *arg)
-{
-	struct kvm_ctx *x = arg;
-	struct task_id *n;
-
-	if (!(x->ntasks & (x->ntasks - 1)) || !x->tasks) {
-		long cap = x->ntasks ? 2 * x->ntasks : 64;
-
-		n = realloc(x->tasks, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		x->tasks = n;
-	}
-	n = &x->tasks[x->ntasks];
-	n->task = task;
-	if (kpm_task_ident(t, task, &n->pid, n->comm, sizeof(n->comm)))
-		return 0;
-	x->ntasks++;
-	return 0;
-}
-
-static const struct task_id *task_by_pid(const struct kvm_ctx *x, long pid)
-{
-	long i;
-
-	for (i = 0; i < x->ntasks; i++)
-		if (x->tasks[i].pid == pid)
-			return &x->tasks[i];
-	return NULL;
-}
-
-/* The task of a struct pid (pid_task(pid, PIDTYPE_PID)) and its number. */
-static void vcpu_task(struct kvm_ctx *x, struct vcpu *v, uint64_t pid)
-{
-	struct kpm_target *t = x->t;
-	uint64_t nr, first;
-
-	v->pid = -1;
-	if (!pid)
-		return;
-	if (!kpm_kptr_ok(pid) ||
-	    kpm_read_member(t, pid + M(x, PID_NUMBERS)->off, M(x, UPID_NR), &nr))
-		return;
-	v->pid = (int)(int32_t)(uint32_t)nr;
-	if (kpm_read_member(t, pid + M(x, PID_TASKS)->off + x->pidtype_pid * M(x, HH_FIRST)->size,
-			    M(x, HH_FIRST), &first) || !kpm_kptr_ok(first))
-		return;
-	/* pid_links[PIDTYPE_PID]: hlist_nodes, two pointers each */
-	v->task = first - M(x, T_PID_LINKS)->off - x->pidtype_pid * 2 * x->psz;
-	{
-		int tpid;
-
-		if (kpm_task_ident(t, v->task, &tpid, v->comm, sizeof(v->comm)) || tpid != v->pid)
-			snprintf(v->comm, sizeof(v->comm), "?");
-	}
-}
-
 static void read_fpstate(struct kvm_ctx *x, struct vcpu *v)
 {
 	struct kpm_target *t = x->t;
 	uint64_t fs = v->fpstate, v64, hdr;
 	long regs = M(x, FS_REGS)->off, hoff;
 
-	if (!kpm_kptr_ok(fs)) {
+	if (!kpm_kptr_ok(t, fs)) {
 		snprintf(v->err, sizeof(v->err), "guest_fpu.fpstate %#" PRIx64 " is not a kernel address", fs);
 		return;
 	}
@@ -395,59 +277,13 @@ static void read_fpstate(struct kvm_ctx *x, struct vcpu *v)
 	v->have_header = 1;
 }
 
-static int vcpu_cb(struct kpm_target *t, uint64_t index, uint64_t entry, void *arg)
-{
-	struct vm *vm = arg;
-	struct vcpu *v;
-
-	(void)t;
-	if (vm->nv == MAX_VCPUS)
-		return -1;
-	if (!(vm->nv & (vm->nv - 1)) || !vm->v) {
-		long cap = vm->nv ? 2 * vm->nv : 4;
-		struct vcpu *n = realloc(vm->v, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		vm->v = n;
-	}
-	v = &vm->v[vm->nv++];
-	memset(v, 0, sizeof(*v));
-	v->addr = entry;
-	v->index = index;
-	v->loaded_on = -1;
-	return 0;
-}
-
-static long sval(uint64_t v, long size)
-{
-	return size == 4 ? (long)(int32_t)(uint32_t)v : (long)v;
-}
-
 static void read_vcpu(struct kvm_ctx *x, struct vcpu *v)
 {
 	struct kpm_target *t = x->t;
-	uint64_t val, pid, arch = v->addr + M(x, V_ARCH)->off, gf;
+	uint64_t arch = v->k->addr + M(x, V_ARCH)->off, gf;
 
-	v->pid = -1;
-	if (!kpm_kptr_ok(v->addr)) {
-		snprintf(v->err, sizeof(v->err), "vcpu_array[%" PRIu64 "] %#" PRIx64 " is not a kernel address",
-			 v->index, v->addr);
+	if (v->k->err[0])
 		return;
-	}
-	if (kpm_read_member(t, v->addr, M(x, V_VCPU_ID), &val)) {
-		snprintf(v->err, sizeof(v->err), "%.200s", t->err);
-		return;
-	}
-	v->vcpu_id = sval(val, M(x, V_VCPU_ID)->size);
-	if (!kpm_read_member(t, v->addr, M(x, V_VCPU_IDX), &val))
-		v->vcpu_idx = sval(val, M(x, V_VCPU_IDX)->size);
-	if (!kpm_read_member(t, v->addr, M(x, V_CPU), &val))
-		v->cpu = sval(val, M(x, V_CPU)->size);
-	if (!kpm_read_member(t, v->addr, M(x, V_MODE), &val))
-		v->mode = sval(val, M(x, V_MODE)->size);
-	if (!kpm_read_member(t, v->addr, M(x, V_PID), &pid))
-		vcpu_task(x, v, pid);
 	kpm_read_member(t, arch, M(x, VA_XCR0), &v->xcr0);
 	gf = arch + M(x, VA_GUEST_FPU)->off;
 	if (kpm_read_member(t, gf, M(x, FG_XFEATURES), &v->gf_xfeatures) ||
@@ -459,52 +295,6 @@ static void read_vcpu(struct kvm_ctx *x, struct vcpu *v)
 		return;
 	}
 	read_fpstate(x, v);
-}
-
-static int vm_cb(struct kpm_target *t, uint64_t node, void *arg)
-{
-	struct kvm_ctx *x = arg;
-	struct vm *vm, *n;
-
-	if (x->nvm == MAX_VMS)
-		return -1;
-	n = realloc(x->vm, (x->nvm + 1) * sizeof(*n));
-	if (!n)
-		return -1;
-	x->vm = n;
-	vm = &x->vm[x->nvm++];
-	memset(vm, 0, sizeof(*vm));
-	vm->addr = node - M(x, K_VM_LIST)->off;
-	vm->userspace_pid = -1;
-	(void)t;
-	return 0;
-}
-
-static void read_vm(struct kvm_ctx *x, struct vm *vm)
-{
-	struct kpm_target *t = x->t;
-	const struct task_id *ti;
-	uint64_t v;
-	long i;
-
-	if (kpm_read_member(t, vm->addr, M(x, K_MM), &vm->mm) ||
-	    kpm_read_uint(t, vm->addr + M(x, K_ONLINE_VCPUS)->off, 4, &v, "kvm.online_vcpus")) {
-		snprintf(vm->err, sizeof(vm->err), "%.200s", t->err);
-		return;
-	}
-	vm->online = (long)(int32_t)(uint32_t)v;
-	if (!kpm_read_member(t, vm->addr, M(x, K_CREATED_VCPUS), &v))
-		vm->created = sval(v, M(x, K_CREATED_VCPUS)->size);
-	if (kpm_has(M(x, K_USERSPACE_PID)) && !kpm_read_member(t, vm->addr, M(x, K_USERSPACE_PID), &v))
-		vm->userspace_pid = sval(v, M(x, K_USERSPACE_PID)->size);
-	ti = task_by_pid(x, vm->userspace_pid);
-	if (ti)
-		snprintf(vm->comm, sizeof(vm->comm), "%s", ti->comm);
-	t->err[0] = 0;
-	if (kpm_xa_walk(t, vm->addr + M(x, K_VCPU_ARRAY)->off, MAX_VCPUS, vcpu_cb, vm) < 0)
-		snprintf(vm->err, sizeof(vm->err), "vcpu_array: %.200s", t->err[0] ? t->err : "out of memory");
-	for (i = 0; i < vm->nv; i++)
-		read_vcpu(x, &vm->v[i]);
 }
 
 static void read_cpus(struct kvm_ctx *x)
@@ -545,13 +335,13 @@ static void read_cpus(struct kvm_ctx *x)
 			c->have_xfd = 1;
 		if (!c->owner)
 			continue;
-		if (kpm_kptr_ok(c->owner) && kpm_has(M(x, T_THREAD)) && kpm_has(M(x, TH_FPU)) &&
+		if (kpm_kptr_ok(t, c->owner) && kpm_has(M(x, T_THREAD)) && kpm_has(M(x, TH_FPU)) &&
 		    kpm_task_ident(t, c->owner - M(x, T_THREAD)->off - M(x, TH_FPU)->off, &c->pid,
 				   c->comm, sizeof(c->comm)))
 			c->pid = -1;
-		if (!kpm_kptr_ok(c->owner) || kpm_read_member(t, c->owner, M(x, FPU_FPSTATE), &c->fpstate)) {
+		if (!kpm_kptr_ok(t, c->owner) || kpm_read_member(t, c->owner, M(x, FPU_FPSTATE), &c->fpstate)) {
 			snprintf(c->err, sizeof(c->err), "fpu_fpregs_owner_ctx %#" PRIx64 ": %.180s", c->owner,
-				 kpm_kptr_ok(c->owner) ? t->err : "not a kernel address");
+				 kpm_kptr_ok(t, c->owner) ? t->err : "not a kernel address");
 			continue;
 		}
 		for (k = 0; k < x->nvm; k++)
@@ -563,29 +353,40 @@ static void read_cpus(struct kvm_ctx *x)
 
 static int decode_all(struct kvm_ctx *x, struct kpm_target *t)
 {
-	long i;
+	long i, j;
 
 	if (kvm_init(x, t))
 		return -1;
 	t->err[0] = 0;
-	if (kpm_list_walk(t, x->vm_list, M(x, LH_NEXT)->off, M(x, LH_PREV)->off, MAX_VMS, vm_cb, x) < 0)
-		snprintf(x->list_err, sizeof(x->list_err), "%.200s", t->err[0] ? t->err : "out of memory");
-	t->err[0] = 0;
-	kpm_task_walk(t, MAX_TASKS, task_cb, x);
-	for (i = 0; i < x->nvm; i++)
-		read_vm(x, &x->vm[i]);
+	if (kpm_kvm_read(t, &x->kvm))
+		return -1;
+	x->vm = calloc(x->kvm.nvm ? x->kvm.nvm : 1, sizeof(*x->vm));
+	if (!x->vm) {
+		kpm_kvm_free(&x->kvm);
+		kpm_errf(t, "out of memory");
+		return -1;
+	}
+	x->nvm = x->kvm.nvm;
+	for (i = 0; i < x->nvm; i++) {
+		struct vm *vm = &x->vm[i];
+
+		vm->k = &x->kvm.vm[i];
+		vm->v = calloc(vm->k->nv ? vm->k->nv : 1, sizeof(*vm->v));
+		if (!vm->v)
+			continue;
+		vm->nv = vm->k->nv;
+		for (j = 0; j < vm->nv; j++) {
+			vm->v[j].k = &vm->k->v[j];
+			vm->v[j].loaded_on = -1;
+			read_vcpu(x, &vm->v[j]);
+		}
+	}
 	read_cpus(x);
 	t->err[0] = 0;
 	if (kpm_panic_info(t, &x->panic_cpu, &x->panic_task, &x->panic_pid, x->panic_comm,
 			   sizeof(x->panic_comm)))
 		x->panic_cpu = -1;
 	return 0;
-}
-
-static void vcpu_name(const struct vm *vm, const struct vcpu *v, char *buf, size_t len)
-{
-	snprintf(buf, len, "VM %016" PRIx64 " (VMM pid %ld \"%s\") vCPU %ld (pid %d \"%s\")", vm->addr,
-		 vm->userspace_pid, vm->comm, v->vcpu_id, v->pid, v->comm);
 }
 
 struct log_hit {
@@ -613,13 +414,14 @@ static int log_cb(struct kpm_target *t, const struct kpm_log_record *r, void *ar
 /* Triage "data": the VM and vCPU a finding is about. */
 static void vcpu_data(struct kpm_json *j, const struct vm *vm, const struct vcpu *v)
 {
-	kpm_json_hex(j, "kvm", vm->addr);
-	kpm_json_i64(j, "userspace_pid", vm->userspace_pid);
-	kpm_json_hex(j, "vcpu", v->addr);
-	kpm_json_i64(j, "vcpu_id", v->vcpu_id);
-	kpm_json_i64(j, "pid", v->pid);
-	kpm_json_str(j, "comm", v->comm);
+	kpm_kvm_vcpu_json(j, vm->k, v->k);
 	kpm_json_hex(j, "fpstate", v->fpstate);
+}
+
+/* Why a vCPU could not be read: the vCPU itself (kvm.c), or its FPU. */
+static const char *verr(const struct vcpu *v)
+{
+	return v->k->err[0] ? v->k->err : v->err;
 }
 
 static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
@@ -635,7 +437,7 @@ static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 
 			if (!v->have_header || !(v->xstate_bv & v->xfd))
 				continue;
-			vcpu_name(&x->vm[i], v, who, sizeof(who));
+			kpm_kvm_vcpu_name(x->vm[i].k, v->k, who, sizeof(who));
 			feature_names(x, v->xstate_bv & v->xfd, bad, sizeof(bad));
 			feature_names(x, v->xstate_bv, bv, sizeof(bv));
 			feature_names(x, v->xfd, xfd, sizeof(xfd));
@@ -664,7 +466,7 @@ static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 
 				if (v->fpstate != c->fpstate || !v->have_fps || v->xfd == c->xfd_state)
 					continue;
-				vcpu_name(&x->vm[i], v, who, sizeof(who));
+				kpm_kvm_vcpu_name(x->vm[i].k, v->k, who, sizeof(who));
 				kpm_diag(dg, 1, "%s: guest fpstate %016" PRIx64 " is loaded on CPU %d with xfd %#" PRIx64
 				     " but that CPU's xfd_state is %#" PRIx64, who, v->fpstate, c->cpu, v->xfd,
 				     c->xfd_state);
@@ -686,12 +488,12 @@ static long diagnose(struct kvm_ctx *x, struct kpm_diag *dg)
 				const struct vcpu *v = &x->vm[i].v[j];
 				struct log_hit h = { NULL, "" };
 
-				if (v->task != x->panic_task)
+				if (v->k->task != x->panic_task)
 					continue;
 				kpm_log_walk(x->t, log_cb, &h);
 				if (!h.frame)
 					continue;
-				vcpu_name(&x->vm[i], v, who, sizeof(who));
+				kpm_kvm_vcpu_name(x->vm[i].k, v->k, who, sizeof(who));
 				kpm_diag(dg, 1, "the kernel panicked on CPU %d in %s, the thread of %s, in the FPU restore "
 				     "path (%s)", x->panic_cpu, x->panic_comm, who, h.frame);
 				kpm_diag(dg, 0, "log: %s", h.line);
@@ -729,8 +531,8 @@ static void report_text(struct kvm_ctx *x, FILE *fp, int hex)
 	long i, j, k;
 
 	fprintf(fp, "KVM VMS (vm_list: %ld)\n", x->nvm);
-	if (x->list_err[0])
-		fprintf(fp, "  vm_list: %s\n", x->list_err);
+	if (x->kvm.list_err[0])
+		fprintf(fp, "  vm_list: %s\n", x->kvm.list_err);
 	if (!x->nvm)
 		fprintf(fp, "  (none)\n");
 	for (i = 0; i < x->nvm; i++) {
@@ -738,10 +540,10 @@ static void report_text(struct kvm_ctx *x, FILE *fp, int hex)
 
 		fprintf(fp, "  %-16s  %7s  %-16s  %-16s  %6s  %7s\n", "KVM", "VMM_PID", "COMM", "MM",
 			"ONLINE", "CREATED");
-		fprintf(fp, "  %016" PRIx64 "  %7ld  %-16s  %016" PRIx64 "  %6ld  %7ld\n", vm->addr,
-			vm->userspace_pid, vm->comm, vm->mm, vm->online, vm->created);
-		if (vm->err[0])
-			fprintf(fp, "    %s\n", vm->err);
+		fprintf(fp, "  %016" PRIx64 "  %7ld  %-16s  %016" PRIx64 "  %6ld  %7ld\n", vm->k->addr,
+			vm->k->userspace_pid, vm->k->comm, vm->k->mm, vm->k->online, vm->k->created);
+		if (vm->k->err[0])
+			fprintf(fp, "    %s\n", vm->k->err);
 		if (!vm->nv)
 			continue;
 		fprintf(fp, "    %7s  %-16s  %7s  %-16s  %3s  %-18s  %6s  %-16s  %5s  %9s  %s\n",
@@ -749,11 +551,11 @@ static void report_text(struct kvm_ctx *x, FILE *fp, int hex)
 			"USER_SIZE", "FLAGS");
 		for (j = 0; j < vm->nv; j++) {
 			const struct vcpu *v = &vm->v[j];
-			const char *mn = mode_name(x, v->mode);
+			const char *mn = kpm_kvm_mode_name(&x->kvm, v->k->mode);
 			char flags[64] = "";
 
-			if (v->err[0] && !v->fpstate) {
-				fprintf(fp, "    %7s  %016" PRIx64 "  %s\n", "?", v->addr, v->err);
+			if (verr(v)[0] && !v->fpstate) {
+				fprintf(fp, "    %7s  %016" PRIx64 "  %s\n", "?", v->k->addr, verr(v));
 				continue;
 			}
 			if (v->have_fps)
@@ -765,7 +567,7 @@ static void report_text(struct kvm_ctx *x, FILE *fp, int hex)
 			else
 				snprintf(flags, sizeof(flags), "-");
 			fprintf(fp, "    %7ld  %016" PRIx64 "  %7d  %-16s  %3ld  %-18s  %#6" PRIx64 "  %016" PRIx64,
-				v->vcpu_id, v->addr, v->pid, v->comm, v->cpu, mn ? mn : "?", v->xcr0, v->fpstate);
+				v->k->vcpu_id, v->k->addr, v->k->pid, v->k->comm, v->k->cpu, mn ? mn : "?", v->xcr0, v->fpstate);
 			if (v->have_fps)
 				fprintf(fp, "  %5" PRIu64 "  %9" PRIu64 "  %s\n", v->size, v->user_size, flags);
 			else
@@ -790,8 +592,8 @@ static void report_text(struct kvm_ctx *x, FILE *fp, int hex)
 				v->gf_xfd_err, v->gf_uabi_size);
 			if (v->loaded_on >= 0)
 				fprintf(fp, "             loaded on CPU %ld (fpu_fpregs_owner_ctx)\n", v->loaded_on);
-			if (v->err[0])
-				fprintf(fp, "             %s\n", v->err);
+			if (verr(v)[0])
+				fprintf(fp, "             %s\n", verr(v));
 			if (hex)
 				hex_area(x, fp, v);
 		}
@@ -810,8 +612,8 @@ static void report_text(struct kvm_ctx *x, FILE *fp, int hex)
 		for (i = 0; i < x->nvm; i++)
 			for (j = 0; j < x->vm[i].nv; j++)
 				if (hc->fpstate && x->vm[i].v[j].fpstate == hc->fpstate)
-					snprintf(guest, sizeof(guest), "VM %016" PRIx64 " vCPU %ld", x->vm[i].addr,
-						 x->vm[i].v[j].vcpu_id);
+					snprintf(guest, sizeof(guest), "VM %016" PRIx64 " vCPU %ld", x->vm[i].k->addr,
+						 x->vm[i].v[j].k->vcpu_id);
 		if (hc->err[0]) {
 			fprintf(fp, "  %3d  %s\n", hc->cpu, hc->err);
 			continue;
@@ -839,36 +641,36 @@ static void report_json(struct kvm_ctx *x, FILE *fp, int hex)
 	diagnose(x, &dg);
 	kpm_diag_end(&dg);
 	kpm_json_end(&j, ']');
-	if (x->list_err[0])
-		kpm_json_str(&j, "vm_list_error", x->list_err);
+	if (x->kvm.list_err[0])
+		kpm_json_str(&j, "vm_list_error", x->kvm.list_err);
 	kpm_json_begin(&j, "vms", '[');
 	for (i = 0; i < x->nvm; i++) {
 		const struct vm *vm = &x->vm[i];
 
 		kpm_json_begin(&j, NULL, '{');
-		kpm_json_hex(&j, "addr", vm->addr);
-		kpm_json_i64(&j, "userspace_pid", vm->userspace_pid);
-		kpm_json_str(&j, "comm", vm->comm);
-		kpm_json_hex(&j, "mm", vm->mm);
-		kpm_json_i64(&j, "online_vcpus", vm->online);
-		kpm_json_i64(&j, "created_vcpus", vm->created);
-		if (vm->err[0])
-			kpm_json_str(&j, "error", vm->err);
+		kpm_json_hex(&j, "addr", vm->k->addr);
+		kpm_json_i64(&j, "userspace_pid", vm->k->userspace_pid);
+		kpm_json_str(&j, "comm", vm->k->comm);
+		kpm_json_hex(&j, "mm", vm->k->mm);
+		kpm_json_i64(&j, "online_vcpus", vm->k->online);
+		kpm_json_i64(&j, "created_vcpus", vm->k->created);
+		if (vm->k->err[0])
+			kpm_json_str(&j, "error", vm->k->err);
 		kpm_json_begin(&j, "vcpus", '[');
 		for (k = 0; k < vm->nv; k++) {
 			const struct vcpu *v = &vm->v[k];
-			const char *mn = mode_name(x, v->mode);
+			const char *mn = kpm_kvm_mode_name(&x->kvm, v->k->mode);
 
 			kpm_json_begin(&j, NULL, '{');
-			kpm_json_hex(&j, "addr", v->addr);
-			kpm_json_i64(&j, "vcpu_id", v->vcpu_id);
-			kpm_json_i64(&j, "vcpu_idx", v->vcpu_idx);
-			kpm_json_i64(&j, "cpu", v->cpu);
-			kpm_json_i64(&j, "mode", v->mode);
+			kpm_json_hex(&j, "addr", v->k->addr);
+			kpm_json_i64(&j, "vcpu_id", v->k->vcpu_id);
+			kpm_json_i64(&j, "vcpu_idx", v->k->vcpu_idx);
+			kpm_json_i64(&j, "cpu", v->k->cpu);
+			kpm_json_i64(&j, "mode", v->k->mode);
 			if (mn)
 				kpm_json_str(&j, "mode_name", mn);
-			kpm_json_i64(&j, "pid", v->pid);
-			kpm_json_str(&j, "comm", v->comm);
+			kpm_json_i64(&j, "pid", v->k->pid);
+			kpm_json_str(&j, "comm", v->k->comm);
 			kpm_json_hex(&j, "xcr0", v->xcr0);
 			kpm_json_begin(&j, "guest_fpu", '{');
 			kpm_json_hex(&j, "xfeatures", v->gf_xfeatures);
@@ -912,8 +714,8 @@ static void report_json(struct kvm_ctx *x, FILE *fp, int hex)
 					kpm_json_str(&j, "legacy_area_bytes", s);
 				}
 			}
-			if (v->err[0])
-				kpm_json_str(&j, "error", v->err);
+			if (verr(v)[0])
+				kpm_json_str(&j, "error", verr(v));
 			kpm_json_end(&j, '}');
 		}
 		kpm_json_end(&j, ']');
@@ -975,16 +777,16 @@ static int kvm_triage(struct kpm_target *t, struct kpm_triage *tr)
 	if (decode_all(&x, t))
 		return -1;
 	diagnose(&x, &(struct kpm_diag){ .kind = KPM_DIAG_TRIAGE, .tr = tr });
-	if (x.list_err[0])
-		kpm_tr_partial(tr, "vm_list: %s", x.list_err);
+	if (x.kvm.list_err[0])
+		kpm_tr_partial(tr, "vm_list: %s", x.kvm.list_err);
 	for (i = 0; i < x.nvm; i++) {
-		if (x.vm[i].err[0])
-			kpm_tr_partial(tr, "kvm %016" PRIx64 ": %s", x.vm[i].addr, x.vm[i].err);
+		if (x.vm[i].k->err[0])
+			kpm_tr_partial(tr, "kvm %016" PRIx64 ": %s", x.vm[i].k->addr, x.vm[i].k->err);
 		for (j = 0; j < x.vm[i].nv; j++) {
 			nv++;
-			if (x.vm[i].v[j].err[0])
-				kpm_tr_partial(tr, "kvm_vcpu %016" PRIx64 ": %s", x.vm[i].v[j].addr,
-					       x.vm[i].v[j].err);
+			if (verr(&x.vm[i].v[j])[0])
+				kpm_tr_partial(tr, "kvm_vcpu %016" PRIx64 ": %s", x.vm[i].v[j].k->addr,
+					       verr(&x.vm[i].v[j]));
 		}
 	}
 	kpm_tr_info(tr, "%ld VM%s, %ld vCPU%s", x.nvm, x.nvm == 1 ? "" : "s", nv, nv == 1 ? "" : "s");
@@ -992,57 +794,9 @@ static int kvm_triage(struct kpm_target *t, struct kpm_triage *tr)
 	return 0;
 }
 
-/* drgn's for_each_kvm() and for_each_kvm_vcpu() */
-
-static long kvm_vms(struct kpm_target *t, uint64_t parent, uint64_t *out, long max)
-{
-	struct kvm_ctx x;
-	char err[KPM_ERRLEN] = "";
-	long i, n;
-
-	(void)parent;
-	if (kvm_init(&x, t))
-		return -1;
-	t->err[0] = 0;
-	if (kpm_list_walk(t, x.vm_list, M(&x, LH_NEXT)->off, M(&x, LH_PREV)->off, MAX_VMS,
-			  vm_cb, &x) < 0)
-		snprintf(err, sizeof(err), "vm_list: %.200s", t->err);
-	for (i = 0; i < x.nvm && i < max; i++)
-		out[i] = x.vm[i].addr;
-	n = x.nvm;
-	free_ctx(&x);
-	t->err[0] = 0;
-	if (err[0])
-		kpm_errf(t, "%s", err);
-	return n;
-}
-
-static long kvm_vcpus(struct kpm_target *t, uint64_t kvm, uint64_t *out, long max)
-{
-	struct kvm_ctx x;
-	struct vm vm = { 0 };
-	char err[KPM_ERRLEN] = "";
-	long i, n;
-
-	if (kvm_init(&x, t))
-		return -1;
-	t->err[0] = 0;
-	if (kpm_xa_walk(t, kvm + M(&x, K_VCPU_ARRAY)->off, MAX_VCPUS, vcpu_cb, &vm) < 0)
-		snprintf(err, sizeof(err), "vcpu_array: %.200s", t->err);
-	for (i = 0; i < vm.nv && i < max; i++)
-		out[i] = vm.v[i].addr;
-	n = vm.nv;
-	free(vm.v);
-	free_ctx(&x);
-	t->err[0] = 0;
-	if (err[0])
-		kpm_errf(t, "%s", err);
-	return n;
-}
-
 static const struct kpm_objects kvm_objects[] = {
-	{ "kvm", "struct kvm *", NULL, kvm_vms },
-	{ "vcpu", "struct kvm_vcpu *", "kvm", kvm_vcpus },
+	{ "kvm", "struct kvm *", NULL, kpm_kvm_vm_objects },
+	{ "vcpu", "struct kvm_vcpu *", "kvm", kpm_kvm_vcpu_objects },
 	{ 0 },
 };
 

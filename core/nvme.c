@@ -349,7 +349,7 @@ static long walk_devs(struct nvme_ctx *x, uint64_t drv, uint64_t **devs)
 	long n;
 
 	*devs = NULL;
-	if (!kpm_kptr_ok(drv)) {
+	if (!kpm_kptr_ok(t, drv)) {
 		/* e.g. nvme.ko's debug info given, but the module list unreadable */
 		kpm_errf(t, "symbol nvme_driver is at %#" PRIx64 ", not a kernel address: the nvme module's debug info is not relocated to where the module was loaded",
 			 drv);
@@ -532,7 +532,7 @@ static void read_tags(struct nvme_ctx *x, uint64_t tagset_tags, const char *tags
 		q->nr_tags = 0;
 		return;
 	}
-	if (!kpm_kptr_ok(tags)) {
+	if (!kpm_kptr_ok(t, tags)) {
 		snprintf(q->tags_err, sizeof(q->tags_err), "tag set unreadable (blk_mq_tags pointer %#" PRIx64 " is not a kernel address)",
 			 tags);
 		return;
@@ -625,15 +625,15 @@ static void read_ctrl(struct nvme_ctx *x, uint64_t dev, struct ctrl *c)
 	if (kpm_read_ptr(t, dev + M(x, ND_TAGSET)->off + M(x, TS_TAGS)->off, &tagset_tags,
 			 "nvme_dev.tagset.tags"))
 		snprintf(tagset_err, sizeof(tagset_err), "%s", t->err);
-	else if (!kpm_kptr_ok(tagset_tags))
+	else if (!kpm_kptr_ok(t, tagset_tags))
 		snprintf(tagset_err, sizeof(tagset_err), "nvme_dev.tagset.tags is %#" PRIx64,
 			 tagset_tags);
 	if (kpm_read_ptr(t, dev + M(x, ND_ADMIN_TAGSET)->off + M(x, TS_TAGS)->off, &admin_tags,
 			 "nvme_dev.admin_tagset.tags") ||
-	    (kpm_kptr_ok(admin_tags) &&
+	    (kpm_kptr_ok(t, admin_tags) &&
 	     kpm_read_ptr(t, admin_tags, &admin_tags, "nvme_dev.admin_tagset.tags[0]")))
 		snprintf(admin_err, sizeof(admin_err), "%s", t->err);
-	else if (!kpm_kptr_ok(admin_tags) && admin_tags)
+	else if (!kpm_kptr_ok(t, admin_tags) && admin_tags)
 		snprintf(admin_err, sizeof(admin_err), "nvme_dev.admin_tagset.tags is %#" PRIx64,
 			 admin_tags);
 

@@ -244,7 +244,7 @@ static int ring_init(struct kpm_target *t, struct ring *r)
 	}
 	r->count = 1ULL << count_bits;
 	r->size = 1ULL << size_bits;
-	if (!kpm_kptr_ok(r->descs) || !kpm_kptr_ok(r->infos) || !kpm_kptr_ok(r->data)) {
+	if (!kpm_kptr_ok(t, r->descs) || !kpm_kptr_ok(t, r->infos) || !kpm_kptr_ok(t, r->data)) {
 		kpm_errf(t, "printk_ringbuffer %#" PRIx64 ": descs %#" PRIx64 " infos %#" PRIx64
 			 " data %#" PRIx64 ": not kernel addresses", prb, r->descs, r->infos, r->data);
 		return -1;
@@ -597,16 +597,6 @@ static int global_int(struct kpm_target *t, const char *sym, int *val)
 int kpm_panic_info(struct kpm_target *t, int *cpu, uint64_t *task, int *pid,
 		   char *comm, size_t commlen)
 {
-	struct kpm_member m[] = {
-		KPM_MEMBER("rq", curr),
-		KPM_MEMBER_OPT("rq", cpu),	/* CONFIG_SMP */
-		{ 0 }
-	};
-	const int *cpus;
-	const uint64_t *offs;
-	uint64_t rq, off, v;
-	long ncpus, i;
-
 	*cpu = -1;
 	*task = 0;
 	*pid = -1;
@@ -629,45 +619,8 @@ int kpm_panic_info(struct kpm_target *t, int *cpu, uint64_t *task, int *pid,
 		*cpu = -1;
 		return -1;
 	}
-	ncpus = kpm_possible_cpus(t, &cpus, &offs);
-	if (ncpus > 0) {
-		for (i = 0; i < ncpus && cpus[i] != *cpu; i++)
-			;
-		if (i == ncpus) {
-			kpm_errf(t, "panic_cpu %d is not a possible CPU", *cpu);
-			return -1;
-		}
-		off = offs[i];
-	} else if (kpm_percpu_offset(t, *cpu, &off)) {
+	if (kpm_cpu_curr(t, *cpu, task))
 		return -1;
-	}
-	if (t->ops->symbol(t, "runqueues", &rq)) {
-		kpm_errf(t, "no symbol runqueues");
-		return -1;
-	}
-	if (kpm_resolve(t, m))
-		return -1;
-	/*
-	 * The runqueue says which CPU it belongs to: a per-CPU address that
-	 * is wrong (a symbol relocated as if it were not per-CPU) is caught
-	 * here rather than read as garbage.
-	 */
-	if (kpm_has(&m[1])) {
-		if (kpm_read_member(t, rq + off, &m[1], &v))
-			return -1;
-		if ((int)(int32_t)(uint32_t)v != *cpu) {
-			kpm_errf(t, "runqueues of cpu %d at %#" PRIx64 " says cpu %d: wrong per-CPU address",
-				 *cpu, rq + off, (int)(int32_t)(uint32_t)v);
-			return -1;
-		}
-	}
-	if (kpm_read_member(t, rq + off, &m[0], task))
-		return -1;
-	if (!kpm_kptr_ok(*task)) {
-		kpm_errf(t, "cpu %d: rq.curr %#" PRIx64 " is not a kernel address", *cpu, *task);
-		*task = 0;
-		return -1;
-	}
 	return kpm_task_ident(t, *task, pid, comm, commlen);
 }
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <inttypes.h>
 #include "target.h"
 
@@ -11,6 +12,41 @@ void kpm_target_init(struct kpm_target *t, const struct kpm_target_ops *ops, voi
 	memset(t, 0, sizeof(*t));
 	t->ops = ops;
 	t->priv = priv;
+}
+
+static const struct {
+	const char *name;
+	enum kpm_arch arch;
+} arch_names[] = {
+	{ "x86_64", KPM_ARCH_X86_64 },
+	{ "x86-64", KPM_ARCH_X86_64 },
+	{ "aarch64", KPM_ARCH_ARM64 },
+	{ "arm64", KPM_ARCH_ARM64 },
+};
+
+int kpm_target_set_arch(struct kpm_target *t, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; name && i < sizeof(arch_names) / sizeof(arch_names[0]); i++)
+		if (!strcasecmp(name, arch_names[i].name)) {
+			t->arch = arch_names[i].arch;
+			return 0;
+		}
+	t->arch = KPM_ARCH_UNKNOWN;
+	return -1;
+}
+
+const char *kpm_arch_name(const struct kpm_target *t)
+{
+	switch (t->arch) {
+	case KPM_ARCH_X86_64:
+		return "x86_64";
+	case KPM_ARCH_ARM64:
+		return "arm64";
+	default:
+		return "unknown";
+	}
 }
 
 void kpm_errf(struct kpm_target *t, const char *fmt, ...)
@@ -114,11 +150,11 @@ uint64_t kpm_field(const void *obj, const struct kpm_member *m)
 int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
 	     const char *what)
 {
-	if (!kpm_kptr_ok(addr) || addr + len < addr) {
+	if (!kpm_kptr_ok(t, addr) || kpm_untag(t, addr) + len < kpm_untag(t, addr)) {
 		kpm_errf(t, "%s: invalid address %#" PRIx64, what, addr);
 		return -1;
 	}
-	if (t->ops->read(t, addr, buf, len) == 0)
+	if (t->ops->read(t, kpm_untag(t, addr), buf, len) == 0)
 		return 0;
 	/*
 	 * One text in every front end: crash, drgn and libkdumpfile each
@@ -219,10 +255,29 @@ long kpm_read_string(struct kpm_target *t, uint64_t addr, char *buf, size_t max,
 	return max;
 }
 
-int kpm_kptr_ok(uint64_t p)
+#define ARM64_TAG_MIN	0xf0ULL		/* KASAN_SW_TAGS, MTE: 0xf0..0xff */
+#define ARM64_KVA_MIN	0xfff0000000000000ULL	/* 52-bit VA kernel range */
+#define X86_64_KVA_MIN	0xff00000000000000ULL	/* LA57 kernel half */
+
+uint64_t kpm_untag(const struct kpm_target *t, uint64_t p)
 {
-	/* Upper-half kernel address, 48 or 57 bits of VA (x86_64, arm64). */
-	return p >= 0xff00000000000000ULL && p != ~0ULL;
+	if (t->arch == KPM_ARCH_ARM64 && (p >> 56) >= ARM64_TAG_MIN)
+		return p | (0xffULL << 56);
+	return p;
+}
+
+int kpm_kptr_ok(const struct kpm_target *t, uint64_t p)
+{
+	if (p == ~0ULL)
+		return 0;
+	switch (t->arch) {
+	case KPM_ARCH_ARM64:
+		return (p >> 56) >= ARM64_TAG_MIN && kpm_untag(t, p) >= ARM64_KVA_MIN;
+	case KPM_ARCH_X86_64:
+		return p >= X86_64_KVA_MIN;
+	default:
+		return p >= X86_64_KVA_MIN;
+	}
 }
 
 /*
@@ -241,7 +296,7 @@ static int list_next(struct kpm_target *t, uint64_t node, long next_off, long pr
 		kpm_errf(t, "list entry %#" PRIx64 ": next is NULL", node);
 		return -1;
 	}
-	if (!kpm_kptr_ok(*next)) {
+	if (!kpm_kptr_ok(t, *next)) {
 		kpm_errf(t, "list entry %#" PRIx64 ": next %#" PRIx64 " is not a kernel address",
 			 node, *next);
 		return -1;

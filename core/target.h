@@ -54,8 +54,21 @@ struct kpm_target_ops {
 			 uint64_t *offset);
 };
 
+/*
+ * The architecture of the dumped kernel, which its front end tells
+ * (crash's machine type, drgn's platform, libkdumpfile's arch.name):
+ * pointer checks follow it.  Decoders never depend on it for layouts; they
+ * probe the debug info.
+ */
+enum kpm_arch {
+	KPM_ARCH_UNKNOWN,	/* both architectures' kernel addresses pass */
+	KPM_ARCH_X86_64,
+	KPM_ARCH_ARM64,
+};
+
 struct kpm_target {
 	const struct kpm_target_ops *ops;
+	enum kpm_arch arch;
 	void *priv;
 	char err[KPM_ERRLEN];
 	struct kpm_kernel *kern;	/* core's cache of kernel facts (kernel.c) */
@@ -65,6 +78,13 @@ struct kpm_target {
 /* Set up a target; kpm_target_done() frees what the core cached in it. */
 void kpm_target_init(struct kpm_target *t, const struct kpm_target_ops *ops, void *priv);
 void kpm_target_done(struct kpm_target *t);
+/*
+ * Set t->arch from an architecture name as the front ends spell it
+ * ("x86_64", "X86_64", "aarch64", "AARCH64", "arm64", "ARM64"): 0, or -1
+ * (unknown name: t->arch stays KPM_ARCH_UNKNOWN).
+ */
+int kpm_target_set_arch(struct kpm_target *t, const char *name);
+const char *kpm_arch_name(const struct kpm_target *t);
 
 void kpm_errf(struct kpm_target *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -120,10 +140,18 @@ long kpm_read_string(struct kpm_target *t, uint64_t addr, char *buf, size_t max,
 		     const char *what);
 
 /*
- * A plausible kernel pointer: canonical, in the upper half on x86_64 and
- * arm64.  Garbage pointers in a dump are rejected before they are read.
+ * A plausible kernel pointer of the target's architecture, rejected before
+ * it is read when it is garbage:
+ *   x86_64: canonical and in the upper half (4- or 5-level paging:
+ *           0xff00000000000000 and up);
+ *   arm64:  the upper VA range of 48- or 52-bit VAs (0xfff0000000000000
+ *           and up) once the top byte is untagged: KASAN_SW_TAGS and MTE
+ *           kernels keep a tag 0xf0..0xff in bits 56-63.
+ * NULL and ~0 are never pointers.
  */
-int kpm_kptr_ok(uint64_t p);
+int kpm_kptr_ok(const struct kpm_target *t, uint64_t p);
+/* The address a pointer reads: the arm64 top-byte tag made 0xff. */
+uint64_t kpm_untag(const struct kpm_target *t, uint64_t p);
 /* sizeof(void *) in the target (from debug info; 8 if it cannot say). */
 long kpm_ptr_size(struct kpm_target *t);
 

@@ -152,9 +152,9 @@ static const struct kpm_member rb_tab[NR_RB + 1] = {
 #define RB_PARENT_MASK	(~(uint64_t)3)
 
 /* A child pointer: NULL, or a plausible, aligned node address. */
-static int rb_ptr_ok(uint64_t p)
+static int rb_ptr_ok(const struct kpm_target *t, uint64_t p)
 {
-	return !p || (kpm_kptr_ok(p) && !(p & 3));
+	return !p || (kpm_kptr_ok(t, p) && !(p & 3));
 }
 
 struct rb_frame {
@@ -179,7 +179,7 @@ long kpm_rbtree_walk(struct kpm_target *t, uint64_t root, long max,
 		kpm_errf(t, "rbtree at %#" PRIx64 ": %s", root, why(t, w));
 		return -1;
 	}
-	if (!rb_ptr_ok(cur)) {
+	if (!rb_ptr_ok(t, cur)) {
 		kpm_errf(t, "rbtree at %#" PRIx64 ": rb_node %#" PRIx64 " is not a node address",
 			 root, cur);
 		return -1;
@@ -204,12 +204,12 @@ long kpm_rbtree_walk(struct kpm_target *t, uint64_t root, long max,
 			}
 			left = kpm_field(buf, &m[RB_LEFT]);
 			right = kpm_field(buf, &m[RB_RIGHT]);
-			if (!rb_ptr_ok(left)) {
+			if (!rb_ptr_ok(t, left)) {
 				werr(&e, "rbtree at %#" PRIx64 ": node %#" PRIx64 ": rb_left %#" PRIx64
 				     " is not a node address", root, cur, left);
 				left = 0;
 			}
-			if (!rb_ptr_ok(right)) {
+			if (!rb_ptr_ok(t, right)) {
 				werr(&e, "rbtree at %#" PRIx64 ": node %#" PRIx64 ": rb_right %#" PRIx64
 				     " is not a node address", root, cur, right);
 				right = 0;
@@ -257,7 +257,7 @@ int kpm_rbtree_find(struct kpm_target *t, uint64_t root, kpm_rb_cmp cmp, void *a
 		return -1;
 	}
 	for (depth = 0; node; depth++) {
-		if (!rb_ptr_ok(node)) {
+		if (!rb_ptr_ok(t, node)) {
 			kpm_errf(t, "rbtree at %#" PRIx64 ": %#" PRIx64 " at depth %d is not a node address",
 				 root, node, depth);
 			return -1;
@@ -316,7 +316,7 @@ long kpm_hlist_walk(struct kpm_target *t, uint64_t head, long max,
 		return -1;
 	}
 	while (node) {
-		if (!kpm_kptr_ok(node) || node == head) {
+		if (!kpm_kptr_ok(t, node) || node == head) {
 			kpm_errf(t, "hlist at %#" PRIx64 ": %s %#" PRIx64 " at %#" PRIx64 " %s", head,
 				 n ? "next" : "first", node, link,
 				 node == head ? "points back at the head" : "is not a node address");

@@ -295,6 +295,8 @@ static void cmd_kpm_decoder(void)
 	if (!d)
 		error(FATAL, "no kpm decoder named %s\n", pc->curcmd);
 	kpm_target_init(&t, &crash_ops, &cp);
+	/* crash is built for one machine type: "X86_64", "ARM64" */
+	kpm_target_set_arch(&t, MACHINE_TYPE);
 	/*
 	 * crash's fp is unbuffered: a report written straight to it costs a
 	 * write() per character.  Render into memory, hand crash one fwrite().

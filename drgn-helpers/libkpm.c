@@ -21,6 +21,7 @@ struct kpm_callbacks {
 	long (*type_size)(const char *type);
 	int (*enum_value)(const char *name, long *value);
 	int (*symbol_at)(uint64_t addr, char *name, size_t len, uint64_t *off);
+	const char *arch;	/* the program's platform: "X86_64", "AARCH64" */
 };
 
 #define CB(t) ((const struct kpm_callbacks *)(t)->priv)
@@ -98,6 +99,7 @@ long kpm_run_str(const struct kpm_callbacks *cb, int argc, char *const *argv, ch
 		return -2;
 	}
 	kpm_target_init(&t, &cb_ops, (void *)cb);
+	kpm_target_set_arch(&t, cb->arch);
 	ret = kpm_run_mem(&t, d, argc, argv, out, &len);
 	if (ret < 0)
 		copy_err(&t, err, errlen);
@@ -185,6 +187,7 @@ long kpm_objects_cb(const struct kpm_callbacks *cb, const char *name, const char
 		return -1;
 	}
 	kpm_target_init(&t, &cb_ops, (void *)cb);
+	kpm_target_set_arch(&t, cb->arch);
 	n = o->fn(&t, parent, out, max);
 	copy_err(&t, err, errlen);
 	kpm_target_done(&t);

@@ -607,6 +607,12 @@ int main(int argc, char **argv)
 	dwfl_getmodules(d.dwfl, index_module, &d, 0);
 
 	kpm_target_init(&t, &dump_ops, &d);
+	{
+		const char *arch;
+
+		if (kdump_get_string_attr(d.kd, KDUMP_ATTR_ARCH_NAME, &arch) == KDUMP_OK)
+			kpm_target_set_arch(&t, arch);
+	}
 	load_vmlinux_syms(&d, vmlinux, kaslr);
 	sort_syms(&d);
 	load_module_syms(&t);

@@ -39,6 +39,7 @@ class _Callbacks(ctypes.Structure):
         ("type_size", _TYPE_SIZE),
         ("enum_value", _ENUM_VALUE),
         ("symbol_at", _SYMBOL_AT),
+        ("arch", ctypes.c_char_p),
     ]
 
 
@@ -150,7 +151,14 @@ class Core:
         # Keep the ctypes callbacks alive as long as the Core.
         self._cb = _Callbacks(_READ(self._read), _SYMBOL(self._symbol),
                               _MEMBER(self._member), _TYPE_SIZE(self._type_size),
-                              _ENUM_VALUE(self._enum_value), _SYMBOL_AT(self._symbol_at))
+                              _ENUM_VALUE(self._enum_value), _SYMBOL_AT(self._symbol_at),
+                              self._arch_name().encode())
+
+    def _arch_name(self):
+        """The dump's architecture as drgn's platform names it ("X86_64",
+        "AARCH64"); the core's pointer checks follow it."""
+        platform = self.prog.platform
+        return platform.arch.name if platform is not None else "unknown"
 
     # The target interface, implemented with drgn.
 

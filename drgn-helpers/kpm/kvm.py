@@ -3,8 +3,9 @@
 KVM guest FPU
 -------------
 
-The ``kpm.kvm`` module provides helpers for KVM on x86: iterating VMs
-(``vm_list``) and their vCPUs (``kvm->vcpu_array``), and the guest FPU state
+The ``kpm.kvm`` module provides helpers for KVM: iterating VMs (``vm_list``)
+and their vCPUs (``kvm->vcpu_array``) on x86 and arm64, and, on x86, the
+guest FPU state
 KVM holds for each vCPU: ``struct fpu_guest``, the guest ``struct fpstate``
 (whose ``xfd`` is the guest's XFD) and its XSAVE header.  A guest fpstate
 whose XSTATE_BV has a feature its XFD disables makes the host's XRSTOR
@@ -39,6 +40,7 @@ def for_each_kvm(prog: Program) -> Iterator[Object]:
     :raises drgn.helpers.ValidationError: after the last VM reached, when
         the list is broken
     """
+    # kvmfpu's iterators are kpm's KVM walk, which serves every architecture
     return objects(prog, "kvmfpu", "kvm")
 
 
