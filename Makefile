@@ -1,6 +1,9 @@
 # kpm: kernel post-mortem toolkit
 #
-#   make            crash-ext/kpm.so, drgn-helpers/kpm/libkpm.so, standalone/kpm-dump
+#   make            crash-ext/kpm.so, drgn-helpers/kpm/libkpm.so, standalone/kpm-dump,
+#                   and crash-ext/arm64/kpm.so (crash for arm64 dumps) when
+#                   aarch64-linux-gnu-gcc is installed
+#   make arm64      crash-ext/arm64/kpm.so (needs gcc-aarch64-linux-gnu)
 #   make test       build, then run the test suite on the committed fixtures,
 #                   6.1 with the host's tools, 6.12 in the trixie chroot
 #   make trixie     the trixie toolchain chroot (crash 8.0.6, drgn 0.0.31)
@@ -27,7 +30,25 @@ KPM_LIB ?= drgn-helpers/kpm/libkpm.so
 # the standalone reader (libkdumpfile + libdw); KPM_DUMP= skips it
 KPM_DUMP ?= standalone/kpm-dump
 
+# crash analyses one architecture's dumps: arm64 dumps need crash for arm64
+# (Debian's crash:arm64, run under qemu-user here) and a kpm.so built for
+# it.  libkpm.so and kpm-dump read dumps of either architecture natively.
+CROSS_ARM64 ?= aarch64-linux-gnu-
+KPM_SO_ARM64 ?= crash-ext/arm64/kpm.so
+CRASH_DEFS_ARM64 ?= $(CRASH_DEFS)
+
 all: $(KPM_SO) $(KPM_LIB) $(KPM_DUMP)
+ifneq ($(shell command -v $(CROSS_ARM64)gcc 2>/dev/null),)
+all: $(KPM_SO_ARM64)
+endif
+
+arm64: $(KPM_SO_ARM64)
+
+$(KPM_SO_ARM64): crash-ext/kpm.c $(CORE_SRC) $(CORE_HDR) $(CRASH_DEFS_ARM64)
+	@mkdir -p $(dir $@)
+	$(CROSS_ARM64)gcc $(CFLAGS) $(WARN) -Werror -Wno-sign-compare -Wno-missing-field-initializers \
+		-fPIC -shared -nostartfiles -DARM64 -I$(dir $(CRASH_DEFS_ARM64)) -Icore \
+		-o $@ crash-ext/kpm.c $(CORE_SRC)
 
 $(KPM_SO): crash-ext/kpm.c $(CORE_SRC) $(CORE_HDR) $(CRASH_DEFS)
 	@mkdir -p $(dir $@)
@@ -121,7 +142,7 @@ deb:
 	dpkg-buildpackage -b -us -uc
 
 clean:
-	rm -f $(KPM_SO) $(KPM_LIB) $(KPM_DUMP)
+	rm -f $(KPM_SO) $(KPM_LIB) $(KPM_DUMP) $(KPM_SO_ARM64)
 	rm -rf $(MAN_OUT)
 
-.PHONY: all test test-6.1 test-6.12 trixie demo bench fixtures clean man install uninstall deb
+.PHONY: all arm64 test test-6.1 test-6.12 trixie demo bench fixtures clean man install uninstall deb

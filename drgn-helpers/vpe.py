@@ -1,0 +1,1 @@
+kpm_drgn.py
