@@ -23,6 +23,12 @@ struct kpm_module {
  * incomplete.  Returns the number of modules (0 when there is no list).
  */
 long kpm_modules(struct kpm_target *t, const struct kpm_module **mods, const char **err);
+/*
+ * The address of @sym, a symbol of a module (@what: "the nvme (PCI)
+ * driver"): 0, or -1 with t->err saying that the module is not loaded, or
+ * that the module list cannot be read so that nobody can tell.
+ */
+int kpm_module_symbol(struct kpm_target *t, const char *sym, const char *what, uint64_t *addr);
 const struct kpm_module *kpm_module_of(struct kpm_target *t, uint64_t addr);
 
 /*

@@ -270,10 +270,8 @@ static int kfd_applies(struct kpm_target *t)
 {
 	uint64_t a;
 
-	if (t->ops->symbol(t, "kfd_processes_table", &a)) {
-		kpm_errf(t, "no symbol kfd_processes_table: amdgpu with KFD (HSA_AMD) is not loaded");
+	if (kpm_module_symbol(t, "kfd_processes_table", "amdgpu with KFD (HSA_AMD)", &a))
 		return -1;
-	}
 	if (t->ops->type_size(t, "kfd_process") < 0) {
 		kpm_errf(t, "no struct kfd_process in the debug info: load amdgpu's (mod -s amdgpu)");
 		return -1;

@@ -58,10 +58,8 @@ int kpm_kvm_applies(struct kpm_target *t)
 {
 	uint64_t a;
 
-	if (t->ops->symbol(t, "vm_list", &a)) {
-		kpm_errf(t, "no symbol vm_list: kvm is not loaded");
+	if (kpm_module_symbol(t, "vm_list", "kvm", &a))
 		return -1;
-	}
 	if (t->ops->type_size(t, "kvm_vcpu") < 0 || t->ops->type_size(t, "kvm_vcpu_arch") < 0) {
 		kpm_errf(t, "no struct kvm_vcpu in the debug info: load kvm's (mod -s kvm)");
 		return -1;

@@ -322,10 +322,8 @@ static int nvme_applies(struct kpm_target *t)
 {
 	uint64_t drv;
 
-	if (t->ops->symbol(t, "nvme_driver", &drv)) {
-		kpm_errf(t, "no symbol nvme_driver: the nvme (PCI) driver is not loaded");
+	if (kpm_module_symbol(t, "nvme_driver", "the nvme (PCI) driver", &drv))
 		return -1;
-	}
 	return 0;
 }
 

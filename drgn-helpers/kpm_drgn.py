@@ -18,7 +18,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from kpm._core import KpmError, UsageError, decoders, help_text, usage_text  # noqa: E402
+from kpm._core import (KpmError, UsageError, check_dumpfile, decoders, help_text,  # noqa: E402
+                       usage_text)
 from kpm import run  # noqa: E402
 
 
@@ -86,6 +87,17 @@ if __name__ == "__main__":
     drgn_args, rest = split_drgn_args(sys.argv[1:])
     if wants_help(rest):
         sys.exit(main(None, rest))
+    # drgn's libkdumpfile trusts the file (bookworm's 0.5.1 dies of SIGBUS
+    # or SIGSEGV on some damaged dumps): check its structure first
+    for opt in ("-c", "--core"):
+        if opt in drgn_args[:-1]:
+            core_file = drgn_args[drgn_args.index(opt) + 1]
+            status, why = check_dumpfile(core_file)
+            if status < 0:
+                print(f"{os.path.basename(sys.argv[0])}: {core_file}: {why}", file=sys.stderr)
+                sys.exit(1)
+            if status > 0:
+                print(f"{os.path.basename(sys.argv[0])}: {core_file}: warning: {why}", file=sys.stderr)
     try:
         os.execvp("drgn", ["drgn", *drgn_args, sys.argv[0], *rest])
     except OSError as e:

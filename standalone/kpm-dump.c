@@ -31,6 +31,7 @@
 #include "target.h"
 #include "kpm.h"
 #include "kernel.h"
+#include "dumpfile.h"
 
 #define MAX_MODSYMS	(1 << 20)
 
@@ -546,6 +547,7 @@ int main(int argc, char **argv)
 	struct kpm_target t;
 	const struct kpm_decoder *dec;
 	const char *vmcore = NULL, *vmlinux = NULL;
+	char errbuf[KPM_ERRLEN];
 	char *line = NULL;
 	const char **mods = NULL;
 	int nmods = 0, c, fd, i;
@@ -584,6 +586,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* libkdumpfile trusts the file: check its structure first */
+	switch (kpm_dumpfile_check(vmcore, errbuf, sizeof(errbuf))) {
+	case 0:
+		break;
+	case 1:
+		fprintf(stderr, "kpm-dump: %s: warning: %s\n", vmcore, errbuf);
+		break;
+	default:
+		fprintf(stderr, "kpm-dump: %s: %s\n", vmcore, errbuf);
+		return 1;
+	}
 	fd = open(vmcore, O_RDONLY);
 	d.kd = kdump_new();
 	if (fd < 0 || !d.kd || kdump_open_fd(d.kd, fd) != KDUMP_OK ||

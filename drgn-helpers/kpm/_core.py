@@ -74,6 +74,15 @@ def _libpath():
 _lib = None
 
 
+def check_dumpfile(path: str):
+    """(status, reason) of a dump file's structure, checked before drgn's
+    libkdumpfile reads it (core/dumpfile.c): 0 sound, 1 usable but cut
+    short (pages past the end read as missing), -1 unusable."""
+    err = ctypes.create_string_buffer(256)
+    ret = _load().kpm_dumpfile_check(path.encode(), err, len(err))
+    return ret, err.value.decode(errors="replace")
+
+
 def _load():
     global _lib
     if _lib is None:
@@ -90,6 +99,8 @@ def _load():
         lib.kpm_objects_cb.argtypes = [cb, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint64,
                                        ctypes.POINTER(ctypes.c_uint64), ctypes.c_long] + err
         lib.kpm_objects_cb.restype = ctypes.c_long
+        lib.kpm_dumpfile_check.argtypes = [ctypes.c_char_p] + err
+        lib.kpm_dumpfile_check.restype = ctypes.c_int
         for fn in (lib.kpm_help_str, lib.kpm_usage_str):
             fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
             fn.restype = ctypes.c_void_p

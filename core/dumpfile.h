@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kpm: a dump file's structure, checked before a library reads it
+ * (core/dumpfile.c).
+ */
+#ifndef KPM_DUMPFILE_H
+#define KPM_DUMPFILE_H
+
+#include <stddef.h>
+
+/*
+ * 0 when @path is a kdump-compressed or ELF vmcore whose header, bitmaps,
+ * notes, page descriptors and page data (or program headers and segments)
+ * lie inside the file and are sane, or is not a regular file (/proc/kcore);
+ * 1 when it is usable but cut short: pages whose data lies past the end of
+ * the file read as missing (@err says how many); else -1 with one line in
+ * @err saying what is wrong with the file.
+ */
+int kpm_dumpfile_check(const char *path, char *err, size_t errlen);
+
+#endif
