@@ -9,6 +9,7 @@
 #   make trixie     the trixie toolchain chroot (crash 8.0.6, drgn 0.0.31)
 #   make demo       decode the bundled fixtures in crash
 #   make bench      kmemleak decoding rates: kpm vs crash's list vs a drgn loop
+#   make fuzz       every decoder under libFuzzer, FUZZ_RUNS (1,000,000) each
 #   make fixtures   regenerate the fixtures (kernel build + QEMU; never in CI)
 #   make man        man pages from the decoder registry (build/man/)
 #   make install    [DESTDIR=...] [PREFIX=/usr/local]; make uninstall
@@ -87,6 +88,12 @@ demo: all
 bench: all
 	tests/bench
 
+# in-process fuzzing of every registry decoder (libFuzzer, ASan + UBSan) on
+# snapshots of the fixtures: fuzz/run, docs/fuzzing.md
+FUZZ_RUNS ?= 1000000
+fuzz: $(KPM_DUMP)
+	fuzz/run --runs $(FUZZ_RUNS)
+
 # every fixtures/vmcores/scenarios/SCENARIO.json on each of its "bases",
 # base by base
 fixtures:
@@ -145,4 +152,4 @@ clean:
 	rm -f $(KPM_SO) $(KPM_LIB) $(KPM_DUMP) $(KPM_SO_ARM64)
 	rm -rf $(MAN_OUT)
 
-.PHONY: all arm64 test test-6.1 test-6.12 trixie demo bench fixtures clean man install uninstall deb
+.PHONY: all arm64 fuzz test test-6.1 test-6.12 trixie demo bench fixtures clean man install uninstall deb

@@ -46,6 +46,7 @@
  */
 #define MES_PROCESS_CTX_FLUSH	(1U << 31)
 #define MAX_PROCS	4096
+#define MAX_GPUS	64	/* MAX_GPU_INSTANCE (kfd_priv.h) */
 #define MAX_PDDS	64		/* kfd_process.pdds[] bound (64 in 6.12, 16 in 6.1) */
 #define MAX_QUEUES	1024		/* KFD_MAX_NUM_OF_QUEUES_PER_PROCESS */
 #define MAX_TASKS	(1L << 22)
@@ -745,12 +746,19 @@ static struct kfd_gpu *get_gpu(struct kfd_ctx *x, uint64_t dev)
 	for (i = 0; i < x->ng; i++)
 		if (x->g[i].dev == dev)
 			return &x->g[i];
-	if (x->ng == MAX_PROCS)
+	/*
+	 * Allocated once: pdds keep pointers to their GPU, which a realloc
+	 * would leave dangling (found by fuzz/, a garbage pdd->dev adding a
+	 * GPU after others pointed into the array).
+	 */
+	if (!x->g) {
+		n = calloc(MAX_GPUS, sizeof(*n));
+		if (!n)
+			return NULL;
+		x->g = n;
+	}
+	if (x->ng == MAX_GPUS)
 		return NULL;
-	n = realloc(x->g, (x->ng + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	x->g = n;
 	g = &x->g[x->ng++];
 	memset(g, 0, sizeof(*g));
 	g->dev = dev;

@@ -280,9 +280,12 @@ static int keep_record(struct kpm_target *t, const struct kpm_log_record *r, voi
 	lt->seen++;
 	if (!lt->n)
 		return 0;
-	text = strndup(r->text, r->len);
+	/* all len bytes: a record's text may hold a NUL (strndup would stop) */
+	text = malloc(r->len + 1);
 	if (!text)
 		return 0;
+	memcpy(text, r->text, r->len);
+	text[r->len] = 0;
 	slot = &lt->r[lt->next];
 	free((char *)slot->text);
 	*slot = *r;
@@ -550,6 +553,15 @@ static long triage_report(struct kpm_target *t, FILE *fp, const struct kpm_args 
 
 	if (kpm_opt_given(a, 'n'))
 		nlines = kpm_opt_num(a, 'n') > MAX_LOG_LINES ? MAX_LOG_LINES : (long)kpm_opt_num(a, 'n');
+	/* decoders named on the command line: only those */
+	for (i = 0; i < a->npos; i++) {
+		const struct kpm_decoder *d = kpm_decoder(a->pos[i]);
+
+		if (!d || d->triage_order <= 0 || !d->triage) {
+			kpm_errf(t, "%s is not a decoder triage runs", a->pos[i]);
+			return -2;
+		}
+	}
 	for (i = 0; all[i]; i++)
 		n += all[i]->triage_order > 0 && all[i]->triage;
 	list = calloc(n ? n : 1, sizeof(*list));
@@ -560,9 +572,14 @@ static long triage_report(struct kpm_target *t, FILE *fp, const struct kpm_args 
 		kpm_errf(t, "out of memory");
 		return -1;
 	}
-	for (i = 0, n = 0; all[i]; i++)
-		if (all[i]->triage_order > 0 && all[i]->triage)
+	for (i = 0, n = 0; all[i]; i++) {
+		int k, named = !a->npos;
+
+		for (k = 0; k < a->npos; k++)
+			named |= !strcmp(a->pos[k], all[i]->name);
+		if (all[i]->triage_order > 0 && all[i]->triage && named)
 			list[n++] = all[i];
+	}
 	qsort(list, n, sizeof(*list), cmp_order);
 
 	read_sysinfo(t, &s, nlines);
@@ -611,6 +628,8 @@ static const char *const triage_help[] = {
 	"        memory unless -x is given.",
 	"    -x  include raw memory (hex dumps of leaked objects).",
 	"    -n  show this many of the last log records (default 10).",
+	"",
+	"  Decoders named after the options (\"triage nvmeq kfd\") run alone.",
 	"\nEXAMPLE",
 	"  The NVMe double completion fixture, nvme's debug info loaded:",
 	"",
@@ -641,8 +660,9 @@ static const char *const triage_help[] = {
 KPM_DECODER(triage_decoder) = {
 	.name = "triage",
 	.summary = "what is wrong in this dump: kernel, panic, log, every decoder's diagnosis",
-	.synopsis = "[-j] [-x] [-n records]",
+	.synopsis = "[-j] [-x] [-n records] [decoder]...",
 	.help = triage_help,
 	.opts = triage_opts,
+	.posargs = "decoder",
 	.report = triage_report,
 };

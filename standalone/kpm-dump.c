@@ -32,6 +32,7 @@
 #include "kpm.h"
 #include "kernel.h"
 #include "dumpfile.h"
+#include "snapshot.h"
 
 #define MAX_MODSYMS	(1 << 20)
 
@@ -415,7 +416,11 @@ static int load_vmlinux_syms(struct dump *d, const char *path, uint64_t offset)
 			    s.st_shndx == SHN_ABS)
 				continue;
 			name = elf_strptr(elf, sh.sh_link, s.st_name);
-			if (name)
+			/*
+			 * ARM and AArch64 mapping symbols ($x, $d, $x.12):
+			 * nm hides them, so kallsyms, crash and %pS never name them
+			 */
+			if (name && name[0] != '$')
 				add_sym(d, s.st_value + (s.st_shndx == percpu ? 0 : offset), name,
 					kallsyms_rank(name, GELF_ST_BIND(s.st_info) == STB_WEAK));
 		}
@@ -548,6 +553,7 @@ int main(int argc, char **argv)
 	const struct kpm_decoder *dec;
 	const char *vmcore = NULL, *vmlinux = NULL;
 	char errbuf[KPM_ERRLEN];
+	FILE *record = NULL;
 	char *line = NULL;
 	const char **mods = NULL;
 	int nmods = 0, c, fd, i;
@@ -632,6 +638,17 @@ int main(int argc, char **argv)
 	free(d.byname);
 	sort_syms(&d);
 
+	/* KPM_RECORD=FILE: a snapshot of what the decoders read (fuzz/) */
+	if (getenv("KPM_RECORD")) {
+		record = fopen(getenv("KPM_RECORD"), "w");
+		if (!record || kpm_record_begin(&t, record)) {
+			fprintf(stderr, "kpm-dump: %s: cannot record\n", getenv("KPM_RECORD"));
+			return 1;
+		}
+		/* what the core cached (the module list) is read again, recorded */
+		kpm_target_done(&t);
+	}
+
 	argv += optind;
 	argc -= optind;
 	ret = kpm_run(&t, stdout, dec, argc, argv);
@@ -645,6 +662,10 @@ int main(int argc, char **argv)
 		ret = 1;
 	} else {
 		ret = 0;
+	}
+	if (record) {
+		kpm_record_end(&t);
+		fclose(record);
 	}
 	kpm_target_done(&t);
 	free(mods);
