@@ -10,6 +10,7 @@ import json
 import lzma
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -23,6 +24,12 @@ KPM_DUMP = os.environ.get("KPM_DUMP", os.path.join(TOP, "standalone", "kpm-dump"
 DRGN_HELPERS = os.path.join(TOP, "drgn-helpers")
 sys.path.insert(0, DRGN_HELPERS)  # the kpm package, for tests of the helpers
 PYTHON = "/usr/bin/python3"  # Debian's, the one drgn is importable from
+# arm64 dumps: crash for arm64 (Debian's crash:arm64 in a root of arm64
+# packages, tools/mk-arm64-root) runs under qemu-user with a kpm.so built
+# for it; drgn and kpm-dump read arm64 dumps natively.
+KPM_SO_ARM64 = os.environ.get("KPM_SO_ARM64", os.path.join(TOP, "crash-ext", "arm64", "kpm.so"))
+ARM64_ROOT = os.environ.get("KPM_ARM64_ROOT", os.path.join(TOP, "build", "arm64-root-bookworm"))
+QEMU_AARCH64 = os.environ.get("KPM_QEMU_AARCH64", "qemu-aarch64-static")
 
 
 SCENARIOS = os.path.join(FIXTURES, "scenarios")
@@ -55,27 +62,42 @@ class Fixture:
         self.kernel = json.load(open(os.path.join(self.kdir, "kernel.json")))
         assert self.kernel["vmlinux_sha256"] == self.manifest["vmlinux_sha256"], \
             f"{name} was made with another kernel than {self.manifest['kernel']} holds"
+        self.arch = self.kernel.get("arch", "x86_64")
         self.vmcore = os.path.join(self.src, "vmcore")
         self.console = open(os.path.join(self.src, "console.log"), errors="replace").read()
         kout = os.path.join(OUT, self.manifest["kernel"])
         os.makedirs(self.out, exist_ok=True)
         os.makedirs(kout, exist_ok=True)
         self.vmlinux = unxz(os.path.join(self.kdir, "vmlinux.xz"), os.path.join(kout, "vmlinux"))
+        # crash for arm64 runs under qemu-user: its gdb reads a .gdb_index
+        # copy (tools/gdb-index; made on the host, also for the chroot)
+        self.crash_vmlinux = self.vmlinux
+        if self.arch == "arm64":
+            self.crash_vmlinux = self.vmlinux + "-gdbidx"
+            if shutil.which("gdb-multiarch"):
+                subprocess.run([os.path.join(TOP, "tools", "gdb-index"), self.vmlinux, self.crash_vmlinux],
+                               check=True)
         # (module name, file) in load order
         self.modules = [(m.replace("-", "_"),
                          unxz(os.path.join(self.kdir, m + ".ko.xz"), os.path.join(kout, m + ".ko")))
                         for m in scenarios()[self.manifest["scenario"]]["modules"]]
 
     def crash(self, commands, vmcore=None, load_modules=True, timeout=600):
-        """Run crash with kpm.so loaded; return (returncode, output)."""
-        lines = [f"extend {KPM_SO}"]
+        """Run crash with kpm.so loaded; return (returncode, output).  An
+        arm64 dump is opened by crash for arm64 under qemu-user."""
+        crash = ["crash"]
+        so = KPM_SO
+        if self.arch == "arm64":
+            crash = [QEMU_AARCH64, "-L", ARM64_ROOT, os.path.join(ARM64_ROOT, "usr", "bin", "crash")]
+            so = KPM_SO_ARM64
+        lines = [f"extend {so}"]
         if load_modules:
             lines += [f"mod -s {name} {path}" for name, path in self.modules]
         lines += list(commands)
         cmdfile = os.path.join(self.out, f"cmds.{os.getpid()}")
         with open(cmdfile, "w") as f:
             f.write("\n".join(lines) + "\nquit\n")
-        p = subprocess.run(["crash", "-s", self.vmlinux, vmcore or self.vmcore, "-i", cmdfile],
+        p = subprocess.run(crash + ["-s", self.crash_vmlinux, vmcore or self.vmcore, "-i", cmdfile],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            errors="replace", timeout=timeout)
         return p.returncode, p.stdout + p.stderr

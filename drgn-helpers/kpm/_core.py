@@ -253,7 +253,9 @@ class Core:
                                        len(s.name) - len(s.name.lstrip("_")),
                                        rank.get(s.binding, 2)), i, s.name)
                           for i, s in enumerate(self.prog.symbols())
-                          if s.name and s.kind not in skip and s.address)
+                          # ARM/AArch64 mapping symbols ($x, $d): nm hides them,
+                          # so kallsyms, crash and %pS never name them
+                          if s.name and s.kind not in skip and s.address and s.name[0] != "$")
             self._syms = ([s[0] for s in syms], [s[3] for s in syms])
         return self._syms
 
