@@ -907,12 +907,15 @@ static const char *const vpe_help[] = {
 	"  An object that cannot be read (a page excluded from the dump, a garbage",
 	"  pointer) is reported on one line and the walk goes on.",
 	"\nEXAMPLE",
-	"  A vCPU blocked in WFI whose doorbell was left disabled:",
+	"  The 6.1 lost-doorbell fixture: a vCPU blocked in WFI whose doorbell was",
+	"  left disabled:",
 	"",
 	"    crash> vpe",
 	"    GICV4 VPE DIAGNOSIS",
-	"      VM ffff000003f40000 (VMM pid 59 \"kpm_vmm\") vCPU 1 (pid 64 \"kpm-vcpu-1.1\"): blocked in WFI, vPE 3 non-resident with its doorbell disabled (irq 13, LPI 8195, depth 1): a vLPI for this vCPU will not wake it",
+	"      VM ffff000002229000 (VMM pid 43 \"kpm_vmm_arm64\") vCPU 1 (pid 50 \"kpm-vcpu-1.1\"): blocked in WFI, vPE 3 non-resident with its doorbell disabled (irq 19, LPI 8195, depth 1): a vLPI for this vCPU will not wake it",
 	"    ...",
+	"              1  ffff000002308000       50  kpm-vcpu-1.1       S  RUNNABLE   IN_WFI                       3  no           no            no        1      19    8195  disabled,masked depth 1",
+	"                 its_vpe ffff000002308f50  vpt_page fffffc000008e000  irq_desc ffff000002200600 (GICv4-vpe)",
 	NULL
 };
 

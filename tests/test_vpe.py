@@ -245,3 +245,15 @@ def test_hostile_doorbell_unreadable(run):
     assert len(re.findall(r"^ +its_vpe [0-9a-f]{16}", k, flags=re.M)) == len(run.fx.manifest["vcpus"]), k
     drc, d, err = run.fx.drgn([], vmcore=vm, script="vpe.py")
     assert drc == 0 and d.strip() == k.strip(), err
+
+
+def test_help_example_is_real_output(run):
+    """vpe's help EXAMPLE is the 6.1 lost-doorbell fixture's own output."""
+    if run.fx.name != "6.1-lost-doorbell":
+        pytest.skip("the example is of 6.1-lost-doorbell")
+    krc, helptext, _ = run.fx.kpm_dump(["help", "vpe"])
+    example = helptext.split("crash> vpe\n", 1)[1].splitlines()
+    lines = [line[4:] for line in example if line.startswith("    ") and line.strip() != "..."]
+    assert len(lines) >= 4
+    for line in lines:
+        assert line in run.crash["vpe"].splitlines(), line
