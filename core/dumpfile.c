@@ -204,7 +204,7 @@ static int check_kdump(struct df *f, const unsigned char *h)
 		if (!size || size > (uint64_t)block || (flags & ~(uint64_t)PD_FLAGS_KNOWN) || off < last_end) {
 			free(buf);
 			return fail(f, "corrupt page descriptor %" PRIu64 " of %" PRIu64 ": offset %" PRIu64
-				    ", size %" PRIu64 " (block size %d), flags %#" PRIx64, i, n, off, size, block, flags);
+				    ", size %" PRIu64 " (block size %d), flags 0x%" PRIx64, i, n, off, size, block, flags);
 		}
 		if (off > f->size || size > f->size - off) {
 			if (!beyond++)
