@@ -106,6 +106,22 @@ static int inside(struct df *f, uint64_t off, uint64_t len, const char *what)
 	return 0;
 }
 
+/*
+ * A region the sub-header points to (offset and size members): absent
+ * (size 0), or inside the file and, with @max, at most @max bytes.
+ */
+static int sub_region(struct df *f, const unsigned char *sh, int off_at, int size_at, uint64_t max,
+		      const char *size_name, const char *what)
+{
+	uint64_t size = le64(sh + size_at);
+
+	if (!size)
+		return 0;
+	if (max && size > max)
+		return fail(f, "corrupt kdump sub-header: %s %" PRIu64, size_name, size);
+	return inside(f, le64(sh + off_at), size, what);
+}
+
 static int check_kdump(struct df *f, const unsigned char *h)
 {
 	unsigned char sh[SH_SIZE], *buf;
@@ -130,19 +146,12 @@ static int check_kdump(struct df *f, const unsigned char *h)
 	if (sub > 0 && version >= 2) {
 		if (pread_all(f, sh, sizeof(sh), block))
 			return fail(f, "cannot read the kdump sub-header: %s", strerror(errno ? errno : EIO));
-		if (version >= 3 && le64(sh + SH_SIZE_VMCOREINFO) &&
-		    (le64(sh + SH_SIZE_VMCOREINFO) > MAX_NOTES ||
-		     inside(f, le64(sh + SH_OFFSET_VMCOREINFO), le64(sh + SH_SIZE_VMCOREINFO), "VMCOREINFO")))
-			return le64(sh + SH_SIZE_VMCOREINFO) > MAX_NOTES ?
-			       fail(f, "corrupt kdump sub-header: size_vmcoreinfo %" PRIu64,
-				    le64(sh + SH_SIZE_VMCOREINFO)) : -1;
-		if (version >= 4 && le64(sh + SH_SIZE_NOTE) &&
-		    (le64(sh + SH_SIZE_NOTE) > MAX_NOTES ||
-		     inside(f, le64(sh + SH_OFFSET_NOTE), le64(sh + SH_SIZE_NOTE), "the ELF notes")))
-			return le64(sh + SH_SIZE_NOTE) > MAX_NOTES ?
-			       fail(f, "corrupt kdump sub-header: size_note %" PRIu64, le64(sh + SH_SIZE_NOTE)) : -1;
-		if (version >= 5 && le64(sh + SH_SIZE_ERASEINFO) &&
-		    inside(f, le64(sh + SH_OFFSET_ERASEINFO), le64(sh + SH_SIZE_ERASEINFO), "the erase info"))
+		if ((version >= 3 && sub_region(f, sh, SH_OFFSET_VMCOREINFO, SH_SIZE_VMCOREINFO, MAX_NOTES,
+						 "size_vmcoreinfo", "VMCOREINFO")) ||
+		    (version >= 4 && sub_region(f, sh, SH_OFFSET_NOTE, SH_SIZE_NOTE, MAX_NOTES,
+						 "size_note", "the ELF notes")) ||
+		    (version >= 5 && sub_region(f, sh, SH_OFFSET_ERASEINFO, SH_SIZE_ERASEINFO, 0,
+						 "size_eraseinfo", "the erase info")))
 			return -1;
 		if (version >= 6)
 			max_mapnr = le64(sh + SH_MAX_MAPNR_64);

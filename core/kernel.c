@@ -102,21 +102,6 @@ static int module_node(struct kpm_target *t, uint64_t node, void *arg)
 	return 0;
 }
 
-/* The module list's head can be read (the list may still be empty). */
-static int kpm_module_list_readable(struct kpm_target *t)
-{
-	uint64_t head, next;
-	char saved[KPM_ERRLEN];
-	int ret;
-
-	if (t->ops->symbol(t, "modules", &head))
-		return -1;
-	memcpy(saved, t->err, sizeof(saved));
-	ret = kpm_read_ptr(t, head, &next, "modules");
-	memcpy(t->err, saved, sizeof(saved));
-	return ret;
-}
-
 long kpm_modules(struct kpm_target *t, const struct kpm_module **mods, const char **err)
 {
 	static const struct kpm_member tab[NR_MOD + 1] = {
@@ -168,7 +153,6 @@ int kpm_module_symbol(struct kpm_target *t, const char *sym, const char *what, u
 {
 	const struct kpm_module *m;
 	const char *err = NULL;
-	long n;
 
 	if (!t->ops->symbol(t, sym, addr))
 		return 0;
@@ -177,13 +161,11 @@ int kpm_module_symbol(struct kpm_target *t, const char *sym, const char *what, u
 	 * also when the module list cannot be read (a dump cut short or
 	 * missing pages): only the first is "not loaded".
 	 */
-	n = kpm_modules(t, &m, &err);
+	/* kpm_modules() reads the list from its head: an unreadable head is its error */
+	kpm_modules(t, &m, &err);
 	if (err)
 		kpm_errf(t, "no symbol %s, and the module list cannot be read, so whether %s is loaded is unknown (%.120s)",
 			 sym, what, err);
-	else if (n <= 0 && kpm_module_list_readable(t) < 0)
-		kpm_errf(t, "no symbol %s, and the module list cannot be read, so whether %s is loaded is unknown",
-			 sym, what);
 	else
 		kpm_errf(t, "no symbol %s: %s is not loaded", sym, what);
 	return -1;

@@ -150,11 +150,6 @@ static const struct kpm_kvm_task *task_by_pid(const struct kpm_kvm *k, long pid)
 	return NULL;
 }
 
-static long sval(uint64_t v, long size)
-{
-	return size == 4 ? (long)(int32_t)(uint32_t)v : (long)v;
-}
-
 /* The task of a struct pid (pid_task(pid, PIDTYPE_PID)) and its number. */
 static void vcpu_task(struct walk *w, struct kpm_kvm_vcpu *v, uint64_t pid)
 {
@@ -220,14 +215,14 @@ static void read_vcpu(struct walk *w, struct kpm_kvm_vcpu *v)
 		snprintf(v->err, sizeof(v->err), "%.200s", t->err);
 		return;
 	}
-	v->vcpu_id = sval(val, M(w, V_VCPU_ID)->size);
+	v->vcpu_id = kpm_sext(val, M(w, V_VCPU_ID)->size);
 	v->vcpu_idx = -1;
 	if (kpm_has(M(w, V_VCPU_IDX)) && !kpm_read_member(t, v->addr, M(w, V_VCPU_IDX), &val))
-		v->vcpu_idx = sval(val, M(w, V_VCPU_IDX)->size);
+		v->vcpu_idx = kpm_sext(val, M(w, V_VCPU_IDX)->size);
 	if (!kpm_read_member(t, v->addr, M(w, V_CPU), &val))
-		v->cpu = sval(val, M(w, V_CPU)->size);
+		v->cpu = kpm_sext(val, M(w, V_CPU)->size);
 	if (!kpm_read_member(t, v->addr, M(w, V_MODE), &val))
-		v->mode = sval(val, M(w, V_MODE)->size);
+		v->mode = kpm_sext(val, M(w, V_MODE)->size);
 	if (!kpm_read_member(t, v->addr, M(w, V_PID), &pid))
 		vcpu_task(w, v, pid);
 }
@@ -266,9 +261,9 @@ static void read_vm(struct walk *w, struct kpm_kvm_vm *vm)
 	}
 	vm->online = (long)(int32_t)(uint32_t)v;
 	if (!kpm_read_member(t, vm->addr, M(w, K_CREATED_VCPUS), &v))
-		vm->created = sval(v, M(w, K_CREATED_VCPUS)->size);
+		vm->created = kpm_sext(v, M(w, K_CREATED_VCPUS)->size);
 	if (kpm_has(M(w, K_USERSPACE_PID)) && !kpm_read_member(t, vm->addr, M(w, K_USERSPACE_PID), &v))
-		vm->userspace_pid = sval(v, M(w, K_USERSPACE_PID)->size);
+		vm->userspace_pid = kpm_sext(v, M(w, K_USERSPACE_PID)->size);
 	ti = task_by_pid(w->k, vm->userspace_pid);
 	if (ti)
 		snprintf(vm->comm, sizeof(vm->comm), "%s", ti->comm);

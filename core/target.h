@@ -116,6 +116,11 @@ static inline int kpm_has(const struct kpm_member *m) { return m->off >= 0; }
 
 /* Unsigned little-endian integer of @size bytes (1..8) from a buffer. */
 uint64_t kpm_get(const void *buf, long off, long size);
+/* An integer of @size bytes read unsigned, as the signed value it holds (4 or 8). */
+static inline long kpm_sext(uint64_t v, long size)
+{
+	return size == 4 ? (long)(int32_t)(uint32_t)v : (long)v;
+}
 /* A member's value from a copy of its object (bitfields extracted). */
 uint64_t kpm_field(const void *obj, const struct kpm_member *m);
 

@@ -183,11 +183,6 @@ static int vpe_applies(struct kpm_target *t)
 	return 0;
 }
 
-static long sval(uint64_t v, long size)
-{
-	return size == 4 ? (long)(int32_t)(uint32_t)v : (long)v;
-}
-
 static void free_ctx(struct vpe_ctx *x)
 {
 	long i;
@@ -222,9 +217,9 @@ static void read_its_vm(struct vpe_ctx *x, struct kpm_kvm_vm *kvm, struct vvm *v
 		snprintf(vm->err, sizeof(vm->err), "its_vm %#" PRIx64 ": %.180s", vm->its_vm, t->err);
 		return;
 	}
-	vm->nr_vpes = sval(v, M(x, VM_NR_VPES)->size);
+	vm->nr_vpes = kpm_sext(v, M(x, VM_NR_VPES)->size);
 	if (!kpm_read_member(t, vm->its_vm, M(x, VM_NR_DB_LPIS), &v))
-		vm->nr_db_lpis = sval(v, M(x, VM_NR_DB_LPIS)->size);
+		vm->nr_db_lpis = kpm_sext(v, M(x, VM_NR_DB_LPIS)->size);
 	vm->have_its_vm = 1;
 	if (vm->nr_vpes < 0 || vm->nr_vpes > MAX_VPES) {
 		snprintf(vm->err, sizeof(vm->err), "its_vm %#" PRIx64 ": nr_vpes %ld is out of range", vm->its_vm,
@@ -376,7 +371,7 @@ static void read_vcpu(struct vpe_ctx *x, const struct kpm_kvm_vcpu *kv, struct v
 		snprintf(v->err, sizeof(v->err), "its_vpe %016" PRIx64 ": %.180s", v->vpe, t->err);
 		return;
 	}
-	v->irq = sval(val, M(x, VPE_IRQ)->size);
+	v->irq = kpm_sext(val, M(x, VPE_IRQ)->size);
 	if (kpm_read_member(t, v->vpe, M(x, VPE_DB_LPI), &v->vpe_db_lpi) ||
 	    kpm_read_member(t, v->vpe, M(x, VPE_RESIDENT), &val)) {
 		snprintf(v->err, sizeof(v->err), "its_vpe %016" PRIx64 ": %.180s", v->vpe, t->err);
@@ -393,7 +388,7 @@ static void read_vcpu(struct vpe_ctx *x, const struct kpm_kvm_vcpu *kv, struct v
 		v->vpe_id = (long)val;
 	v->vlpi_count = -1;
 	if (kpm_has(M(x, VPE_VLPI_COUNT)) && !kpm_read_member(t, v->vpe, M(x, VPE_VLPI_COUNT), &val))
-		v->vlpi_count = sval(val, M(x, VPE_VLPI_COUNT)->size);
+		v->vlpi_count = kpm_sext(val, M(x, VPE_VLPI_COUNT)->size);
 	v->have_vpe = 1;
 	/* a vCPU without a vPE: its VM has no ITS, or GICv4 is off */
 	if (!v->its_vm)
