@@ -40,6 +40,7 @@ void kpm_target_done(struct kpm_target *t)
 {
 	struct kpm_kernel *k = t->kern;
 
+	kpm_cache_free(t);
 	if (!k)
 		return;
 	free(k->mods);

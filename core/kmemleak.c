@@ -102,6 +102,8 @@ struct trace {
 	int nframes;		/* -1: could not be read */
 	struct kpm_frame *frames;
 	char err[KPM_ERRLEN];
+	/* the frames as the report prints them, rendered once per record */
+	char *text, *json;
 	struct trace *next;	/* hash chain */
 };
 
@@ -152,28 +154,48 @@ static const char *const tree_syms[3] = {
 	"object_tree_root", "object_phys_tree_root", "object_percpu_tree_root",
 };
 
-/* The kernel's crc32_le(): reflected CRC-32, no pre/post inversion. */
-static uint32_t crc_table[256];
+/*
+ * The kernel's crc32_le(): reflected CRC-32, no pre/post inversion, eight
+ * bytes a step (slicing-by-8: table k holds the CRC of a byte followed by k
+ * zero bytes).  Every allocated object's contents are checksummed.
+ */
+static uint32_t crc_table[8][256];
 
 static void crc_init(void)
 {
 	uint32_t c;
 	int i, k;
 
-	if (crc_table[1])
+	if (crc_table[0][1])
 		return;
 	for (i = 0; i < 256; i++) {
 		c = i;
 		for (k = 0; k < 8; k++)
 			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
+		crc_table[0][i] = c;
 	}
+	for (i = 0; i < 256; i++)
+		for (k = 1; k < 8; k++)
+			crc_table[k][i] = crc_table[0][crc_table[k - 1][i] & 0xff] ^
+					  (crc_table[k - 1][i] >> 8);
 }
 
 static uint32_t crc32_le(uint32_t crc, const unsigned char *p, size_t len)
 {
+	uint32_t lo, hi;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+			    (uint32_t)p[3] << 24);
+		hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+		     (uint32_t)p[7] << 24;
+		crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+		      crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+		      crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+		      crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+	}
 	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return crc;
 }
 
@@ -477,6 +499,8 @@ static void free_traces(struct kml_ctx *x)
 	for (i = 0; i < sizeof(x->trace_hash) / sizeof(x->trace_hash[0]); i++)
 		for (tr = x->trace_hash[i]; tr; tr = next) {
 			next = tr->next;
+			free(tr->text);
+			free(tr->json);
 			free(tr->frames);
 			free(tr);
 		}
@@ -624,6 +648,72 @@ static uint64_t age_ms(struct kml_ctx *x, const struct kobj *o)
 	return (x->jiffies - o->jiffies) * 1000 / x->hz;
 }
 
+static void print_frames(FILE *fp, const struct trace *tr)
+{
+	char txt[256];
+	int i;
+
+	for (i = 0; i < tr->nframes; i++) {
+		kpm_frame_text(&tr->frames[i], txt, sizeof(txt));
+		fprintf(fp, "    [<%016" PRIx64 ">] %s\n", tr->frames[i].addr, txt);
+	}
+}
+
+static void json_frames(struct kpm_json *j, const char *key, const struct trace *tr)
+{
+	int i;
+
+	kpm_json_begin(j, key, '[');
+	for (i = 0; i < tr->nframes; i++) {
+		kpm_json_begin(j, NULL, '{');
+		kpm_json_hex(j, "address", tr->frames[i].addr);
+		kpm_json_str(j, "symbol", tr->frames[i].sym);
+		kpm_json_u64(j, "offset", tr->frames[i].off);
+		if (tr->frames[i].module)
+			kpm_json_str(j, "module", tr->frames[i].module);
+		kpm_json_end(j, '}');
+	}
+	kpm_json_end(j, ']');
+}
+
+/*
+ * A record's frames in the report's text and JSON, rendered once: the
+ * objects of one allocation site share a record, and a report of a
+ * million objects would otherwise symbolize and format the same frames a
+ * million times.  NULL when out of memory (the caller prints directly).
+ */
+static const char *trace_text(struct trace *tr)
+{
+	size_t len;
+	FILE *ms;
+
+	if (!tr->text && (ms = open_memstream(&tr->text, &len))) {
+		print_frames(ms, tr);
+		if (fclose(ms)) {
+			free(tr->text);
+			tr->text = NULL;
+		}
+	}
+	return tr->text;
+}
+
+static const char *trace_json(struct trace *tr)
+{
+	struct kpm_json j;
+	size_t len;
+	FILE *ms;
+
+	if (!tr->json && (ms = open_memstream(&tr->json, &len))) {
+		kpm_json_open(&j, ms);
+		json_frames(&j, NULL, tr);
+		if (fclose(ms)) {
+			free(tr->json);
+			tr->json = NULL;
+		}
+	}
+	return tr->json;
+}
+
 static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned int flags)
 {
 	struct kpm_target *t = x->t;
@@ -677,13 +767,10 @@ static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned i
 	fprintf(fp, "  backtrace (handle %#x):\n", o->trace_handle);
 	if (!tr || tr->nframes < 0)
 		fprintf(fp, "    %s\n", tr ? tr->err : "out of memory");
+	else if (trace_text(tr))
+		fputs(tr->text, fp);
 	else
-		for (i = 0; i < tr->nframes; i++) {
-			char txt[256];
-
-			kpm_frame_text(&tr->frames[i], txt, sizeof(txt));
-			fprintf(fp, "    [<%016" PRIx64 ">] %s\n", tr->frames[i].addr, txt);
-		}
+		print_frames(fp, tr);
 }
 
 static void json_object(struct kml_ctx *x, struct kpm_json *j, struct kobj *o, unsigned int flags)
@@ -724,18 +811,10 @@ static void json_object(struct kml_ctx *x, struct kpm_json *j, struct kobj *o, u
 	kpm_json_str(j, "comm", o->comm);
 	kpm_json_u64(j, "trace_handle", o->trace_handle);
 	tr = get_trace(x, o->trace_handle);
-	if (tr && tr->nframes >= 0) {
-		kpm_json_begin(j, "backtrace", '[');
-		for (i = 0; i < tr->nframes; i++) {
-			kpm_json_begin(j, NULL, '{');
-			kpm_json_hex(j, "address", tr->frames[i].addr);
-			kpm_json_str(j, "symbol", tr->frames[i].sym);
-			kpm_json_u64(j, "offset", tr->frames[i].off);
-			if (tr->frames[i].module)
-				kpm_json_str(j, "module", tr->frames[i].module);
-			kpm_json_end(j, '}');
-		}
-		kpm_json_end(j, ']');
+	if (tr && tr->nframes >= 0 && trace_json(tr)) {
+		kpm_json_raw(j, "backtrace", tr->json);
+	} else if (tr && tr->nframes >= 0) {
+		json_frames(j, "backtrace", tr);
 	} else if (tr) {
 		kpm_json_str(j, "backtrace_error", tr->err);
 	}

@@ -2,6 +2,7 @@
 /* kpm decoder core: helpers shared by every decoder. */
 #define _GNU_SOURCE
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <inttypes.h>
@@ -147,6 +148,82 @@ uint64_t kpm_field(const void *obj, const struct kpm_member *m)
 	return span_value((const unsigned char *)obj + first, m, nbytes);
 }
 
+/*
+ * The block cache: the dump's memory in 4 KiB blocks (a block lies inside
+ * one page whatever the kernel's page size), direct-mapped.  A walk reads a
+ * few fields of each object, and objects lie side by side in their slab
+ * pages: one front-end read per block instead of one per field is most of
+ * the cost of a walk in crash (readmem) and all of it in drgn (a Python
+ * callback per read).
+ */
+#define KPM_BLOCK	4096
+#define CACHE_BITS	10	/* 1024 blocks, 4 MiB */
+#define CACHE_SLOTS	(1u << CACHE_BITS)
+
+struct kpm_cache {
+	int off;				/* KPM_CACHE=0 */
+	uint64_t tag[CACHE_SLOTS];		/* block address | 1; 0: empty */
+	unsigned char data[CACHE_SLOTS][KPM_BLOCK];
+};
+
+static struct kpm_cache *cache_get(struct kpm_target *t)
+{
+	const char *e;
+
+	if (!t->cache) {
+		t->cache = calloc(1, sizeof(*t->cache));
+		e = getenv("KPM_CACHE");
+		if (t->cache && e && !strcmp(e, "0"))
+			t->cache->off = 1;
+	}
+	return t->cache;
+}
+
+void kpm_cache_free(struct kpm_target *t)
+{
+	free(t->cache);
+	t->cache = NULL;
+}
+
+static unsigned int cache_slot(uint64_t blk)
+{
+	uint64_t n = blk / KPM_BLOCK;
+
+	return (n ^ (n >> CACHE_BITS) ^ (n >> (2 * CACHE_BITS))) & (CACHE_SLOTS - 1);
+}
+
+static int cached_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len)
+{
+	struct kpm_cache *c = cache_get(t);
+	unsigned char *out = buf;
+
+	/* more than a block: nothing to share with the fields around it */
+	if (!c || c->off || len > KPM_BLOCK)
+		return t->ops->read(t, addr, buf, len);
+	while (len) {
+		uint64_t blk = addr & ~(uint64_t)(KPM_BLOCK - 1);
+		size_t in = addr - blk, n = KPM_BLOCK - in < len ? KPM_BLOCK - in : len;
+		unsigned int i = cache_slot(blk);
+
+		if (c->tag[i] != (blk | 1)) {
+			if (t->ops->read(t, blk, c->data[i], KPM_BLOCK)) {
+				/* not readable whole: the range alone, not cached */
+				c->tag[i] = 0;
+				if (t->ops->read(t, addr, out, n))
+					return -1;
+				goto next;
+			}
+			c->tag[i] = blk | 1;
+		}
+		memcpy(out, c->data[i] + in, n);
+next:
+		addr += n;
+		out += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
 	     const char *what)
 {
@@ -154,7 +231,7 @@ int kpm_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len,
 		kpm_errf(t, "%s: invalid address %#" PRIx64, what, addr);
 		return -1;
 	}
-	if (t->ops->read(t, kpm_untag(t, addr), buf, len) == 0)
+	if (cached_read(t, kpm_untag(t, addr), buf, len) == 0)
 		return 0;
 	/*
 	 * One text in every front end: crash, drgn and libkdumpfile each
@@ -385,13 +462,33 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev
 
 /* JSON */
 
+/*
+ * The writers format numbers and copy strings by hand: a report of a
+ * million objects is mostly this, and printf's parsing of its format was
+ * the largest part of it.
+ */
 static void json_key(struct kpm_json *j, const char *key)
 {
 	if (!j->first[j->depth])
-		fputc(',', j->fp);
+		fputc_unlocked(',', j->fp);
 	j->first[j->depth] = 0;
-	if (key)
-		fprintf(j->fp, "\"%s\":", key);
+	if (key) {
+		fputc_unlocked('"', j->fp);
+		fputs_unlocked(key, j->fp);
+		fputs_unlocked("\":", j->fp);
+	}
+}
+
+/* @v in base 10 or 16 at the end of @buf (24 bytes); returns where it starts */
+static char *json_digits(char *buf, uint64_t v, unsigned int base)
+{
+	char *p = buf + 24;
+
+	do {
+		*--p = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	return p;
 }
 
 void kpm_json_open(struct kpm_json *j, FILE *fp)
@@ -404,7 +501,7 @@ void kpm_json_open(struct kpm_json *j, FILE *fp)
 void kpm_json_begin(struct kpm_json *j, const char *key, char brace)
 {
 	json_key(j, key);
-	fputc(brace, j->fp);
+	fputc_unlocked(brace, j->fp);
 	if (j->depth < KPM_JSON_DEPTH - 1)
 		j->depth++;
 	j->first[j->depth] = 1;
@@ -412,61 +509,80 @@ void kpm_json_begin(struct kpm_json *j, const char *key, char brace)
 
 void kpm_json_end(struct kpm_json *j, char brace)
 {
-	fputc(brace, j->fp);
+	fputc_unlocked(brace, j->fp);
 	if (j->depth > 0)
 		j->depth--;
 }
 
 void kpm_json_u64(struct kpm_json *j, const char *key, uint64_t v)
 {
+	char buf[24], *p = json_digits(buf, v, 10);
+
 	json_key(j, key);
-	fprintf(j->fp, "%" PRIu64, v);
+	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, j->fp);
 }
 
 void kpm_json_i64(struct kpm_json *j, const char *key, int64_t v)
 {
+	char buf[24], *p = json_digits(buf, v < 0 ? -(uint64_t)v : (uint64_t)v, 10);
+
 	json_key(j, key);
-	fprintf(j->fp, "%" PRId64, v);
+	if (v < 0)
+		fputc_unlocked('-', j->fp);
+	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, j->fp);
 }
 
 void kpm_json_hex(struct kpm_json *j, const char *key, uint64_t v)
 {
+	char buf[24], *p = json_digits(buf, v, 16);
+
 	json_key(j, key);
-	fprintf(j->fp, "\"%#" PRIx64 "\"", v);
+	/* "%#x": 0 has no 0x */
+	fputs_unlocked(v ? "\"0x" : "\"", j->fp);
+	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, j->fp);
+	fputc_unlocked('"', j->fp);
 }
 
 void kpm_json_str(struct kpm_json *j, const char *key, const char *s)
 {
+	const char *run;
+
 	json_key(j, key);
-	fputc('"', j->fp);
-	for (; *s; s++) {
+	fputc_unlocked('"', j->fp);
+	while (*s) {
+		for (run = s; *s && *s != '"' && *s != '\\' &&
+		     (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f; s++)
+			;
+		if (s > run)
+			fwrite_unlocked(run, 1, s - run, j->fp);
+		if (!*s)
+			break;
 		if (*s == '"' || *s == '\\')
 			fprintf(j->fp, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+		else
 			/* control bytes, and bytes of a hostile dump that are not UTF-8 */
 			fprintf(j->fp, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, j->fp);
+		s++;
 	}
-	fputc('"', j->fp);
+	fputc_unlocked('"', j->fp);
 }
 
 void kpm_json_bool(struct kpm_json *j, const char *key, int v)
 {
 	json_key(j, key);
-	fputs(v ? "true" : "false", j->fp);
+	fputs_unlocked(v ? "true" : "false", j->fp);
 }
 
 void kpm_json_null(struct kpm_json *j, const char *key)
 {
 	json_key(j, key);
-	fputs("null", j->fp);
+	fputs_unlocked("null", j->fp);
 }
 
 void kpm_json_raw(struct kpm_json *j, const char *key, const char *json)
 {
 	json_key(j, key);
-	fputs(json, j->fp);
+	fputs_unlocked(json, j->fp);
 }
 
 void kpm_json_close(struct kpm_json *j)

@@ -73,11 +73,20 @@ struct kpm_target {
 	char err[KPM_ERRLEN];
 	struct kpm_kernel *kern;	/* core's cache of kernel facts (kernel.c) */
 	long ptr_size;			/* sizeof(void *), 0 until known */
+	struct kpm_cache *cache;	/* dump blocks read so far (kpm_read) */
 };
 
-/* Set up a target; kpm_target_done() frees what the core cached in it. */
+/*
+ * Set up a target; kpm_target_done() frees what the core cached in it.
+ * A target lives for one command: what it caches (kernel facts, and the
+ * dump's memory in KPM_BLOCK-sized blocks, so that a front end is asked
+ * once per block rather than once per field) is never older than the
+ * command, which is what a live kernel (/proc/kcore) needs.  KPM_CACHE=0
+ * in the environment turns the block cache off (benchmarks).
+ */
 void kpm_target_init(struct kpm_target *t, const struct kpm_target_ops *ops, void *priv);
 void kpm_target_done(struct kpm_target *t);
+void kpm_cache_free(struct kpm_target *t);
 /*
  * Set t->arch from an architecture name as the front ends spell it
  * ("x86_64", "X86_64", "aarch64", "AARCH64", "arm64", "ARM64"): 0, or -1
