@@ -113,9 +113,9 @@ struct kobj {
 	unsigned int flags, del_state;
 	int count, min_count, pid;
 	uint32_t checksum, trace_handle;
-	char comm[32];
+	char comm[24];
 	int ok;
-	char err[KPM_ERRLEN];
+	char *err;		/* why it could not be read (malloc'd) */
 };
 
 struct kml_ctx {
@@ -242,6 +242,10 @@ static void free_traces(struct kml_ctx *x);
 
 static void kml_free(struct kml_ctx *x)
 {
+	long i;
+
+	for (i = 0; x->o && i < x->n; i++)
+		free(x->o[i].err);
 	free(x->o);
 	free_traces(x);
 }
@@ -366,7 +370,7 @@ static void read_object(struct kml_ctx *x, unsigned char *buf, struct kobj *o)
 	long clen;
 
 	if (kpm_read(t, o->addr, buf, x->sz_object, "struct kmemleak_object")) {
-		snprintf(o->err, sizeof(o->err), "%s", t->err);
+		o->err = strdup(t->err);
 		return;
 	}
 	o->flags = kpm_field(buf, M(x, KO_FLAGS));
@@ -725,7 +729,8 @@ static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned i
 	size_t hlen;
 
 	if (!o->ok) {
-		fprintf(fp, "kmemleak_object %" PRIx64 ": %s\n", o->addr, o->err);
+		fprintf(fp, "kmemleak_object %" PRIx64 ": %s\n", o->addr,
+			o->err ? o->err : "out of memory");
 		return;
 	}
 	flags_text(o->flags, fl, sizeof(fl));
@@ -787,7 +792,7 @@ static void json_object(struct kml_ctx *x, struct kpm_json *j, struct kobj *o, u
 	kpm_json_begin(j, NULL, '{');
 	kpm_json_hex(j, "address", o->addr);
 	if (!o->ok) {
-		kpm_json_str(j, "error", o->err);
+		kpm_json_str(j, "error", o->err ? o->err : "out of memory");
 		kpm_json_end(j, '}');
 		return;
 	}

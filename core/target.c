@@ -393,8 +393,9 @@ static int list_next(struct kpm_target *t, uint64_t node, long next_off, long pr
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev_off,
 		   long max, kpm_list_fn fn, void *arg)
 {
-	uint64_t first, node, tortoise, hare;
-	long n = 0, power = 1, lam = 0, mu = 0, i, distinct;
+	uint64_t first, node, tortoise, hare, *seen = NULL;
+	long n = 0, power = 1, lam = 0, mu = 0, i, distinct, nseen = 0, cap = 0;
+	int record = fn != NULL;
 	int cyclic = 0, broken = 0;
 	char why[KPM_ERRLEN] = "";
 
@@ -415,6 +416,23 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev
 			snprintf(why, sizeof(why), "stopped after %ld entries (limit)", max);
 			break;
 		}
+		/*
+		 * The entries in walk order: pass 2 visits them without reading
+		 * the list again (a long list does not fit in the block cache).
+		 * Out of memory, pass 2 reads the list again.
+		 */
+		if (record && nseen == cap) {
+			uint64_t *more = realloc(seen, (cap ? 2 * cap : 1024) * sizeof(*seen));
+
+			if (more) {
+				seen = more;
+				cap = cap ? 2 * cap : 1024;
+			} else {
+				record = 0;
+			}
+		}
+		if (record)
+			seen[nseen++] = node;
 		n++;
 		if (list_next(t, node, next_off, prev_off, &node)) {
 			broken = 1;
@@ -446,13 +464,25 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev
 	} else if (broken) {
 		snprintf(why, sizeof(why), "%s", t->err);
 	}
-	/* Pass 2 visits each distinct entry once. */
-	for (node = first, i = 0; i < distinct; i++) {
-		if (fn && fn(t, node, arg) < 0)
-			return -1;
-		if (i + 1 < distinct && list_next(t, node, next_off, -1, &node))
-			break;
+	/*
+	 * Pass 2 visits each distinct entry once: the first distinct entries
+	 * of pass 1's walk order are the distinct ones, also in a cycle.
+	 */
+	if (record && nseen >= distinct) {
+		for (i = 0; fn && i < distinct; i++)
+			if (fn(t, seen[i], arg) < 0) {
+				free(seen);
+				return -1;
+			}
+	} else {
+		for (node = first, i = 0; i < distinct; i++) {
+			if (fn && fn(t, node, arg) < 0)
+				return -1;
+			if (i + 1 < distinct && list_next(t, node, next_off, -1, &node))
+				break;
+		}
 	}
+	free(seen);
 	if (why[0]) {
 		kpm_errf(t, "list at %#" PRIx64 ": %.200s", head, why);
 		return -1;
