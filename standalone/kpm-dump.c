@@ -611,6 +611,13 @@ int main(int argc, char **argv)
 			fd < 0 ? strerror(errno) : d.kd ? kdump_get_err(d.kd) : "out of memory");
 		return 1;
 	}
+	/*
+	 * kpm_read() keeps the blocks it read (core/target.c); libkdumpfile's
+	 * own cache of pages, searched linearly, then costs more than it
+	 * saves: 1,018,716 kmemleak objects decode in 1.2 s instead of 1.95 s
+	 * with 64 entries instead of its 1024 (make bench).
+	 */
+	kdump_set_number_attr(d.kd, "cache.size", 64);
 	if (kdump_vmcoreinfo_line(d.kd, "KERNELOFFSET", &line) == KDUMP_OK && line)
 		kaslr = strtoull(line, NULL, 16);
 
