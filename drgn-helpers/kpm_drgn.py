@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 from kpm._core import (KpmError, UsageError, check_dumpfile, decoders, help_text,  # noqa: E402
                        usage_text)
-from kpm import run  # noqa: E402
+from kpm import run_to  # noqa: E402
 
 
 def main(prog, argv):
@@ -43,17 +43,14 @@ def main(prog, argv):
         sys.stdout.write(help_text(name, "kpm_drgn.py "))
         return 0
     try:
-        out = run(prog, *argv)
+        run_to(sys.stdout, prog, *argv)
     except UsageError as e:
         print(f"{name}: {e}", file=sys.stderr)
         sys.stderr.write(usage_text(name, "kpm_drgn.py "))
         return 2
     except KpmError as e:
-        sys.stdout.write(getattr(e, "output", ""))
-        sys.stdout.flush()
         print(f"{name}: {e}", file=sys.stderr)
         return 1
-    sys.stdout.write(out)
     return 0
 
 

@@ -8,8 +8,10 @@
  * kpm_free()).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "target.h"
 #include "kpm.h"
 
@@ -104,6 +106,46 @@ long kpm_run_str(const struct kpm_callbacks *cb, int argc, char *const *argv, ch
 	if (ret < 0)
 		copy_err(&t, err, errlen);
 	kpm_target_done(&t);
+	return ret;
+}
+
+/*
+ * Run a command writing to file descriptor @fd as it goes, as crash and
+ * kpm-dump do: a report of a million objects is a gigabyte of text that a
+ * string would hold whole (and Python copy again).  Returns as
+ * kpm_run_str(); what was written before a failure stays written.
+ */
+long kpm_run_fd(const struct kpm_callbacks *cb, int argc, char *const *argv, int fd,
+		char *err, size_t errlen)
+{
+	const struct kpm_decoder *d = argc > 0 ? kpm_decoder(argv[0]) : NULL;
+	struct kpm_target t;
+	int dfd;
+	FILE *fp;
+	long ret;
+
+	if (!d) {
+		snprintf(err, errlen, "no command %s", argc > 0 ? argv[0] : "");
+		return -2;
+	}
+	dfd = dup(fd);
+	fp = dfd >= 0 ? fdopen(dfd, "w") : NULL;
+	if (!fp) {
+		snprintf(err, errlen, "cannot write to file descriptor %d: %s", fd, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	kpm_target_init(&t, &cb_ops, (void *)cb);
+	kpm_target_set_arch(&t, cb->arch);
+	ret = kpm_run(&t, fp, d, argc, argv);
+	if (ret < 0)
+		copy_err(&t, err, errlen);
+	kpm_target_done(&t);
+	if (fclose(fp) && ret >= 0) {
+		snprintf(err, errlen, "write: %s", strerror(errno));
+		ret = -1;
+	}
 	return ret;
 }
 

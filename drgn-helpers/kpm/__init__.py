@@ -30,6 +30,7 @@ __all__ = (
     "help_text",
     "objects",
     "run",
+    "run_to",
     "usage_text",
 )
 
@@ -53,6 +54,17 @@ def run(prog: Program, name: str, *args: str) -> str:
     :raises KpmError: the decoder could not run
     """
     return core(prog).run([name, *args])
+
+
+def run_to(file, prog: Program, name: str, *args: str) -> None:
+    """
+    Run a kpm command as :func:`run` does, writing its output to @file as it
+    goes (a file object with a file descriptor, e.g. ``sys.stdout``): for
+    reports too large to hold in a string, a kmemleak report of a million
+    objects is about a gigabyte.  What was written before a
+    :class:`KpmError` stays written.
+    """
+    core(prog).run_to(file, [name, *args])
 
 
 def objects(prog: Program, name: str, kind: str,

@@ -96,6 +96,9 @@ def _load():
         lib.kpm_run_str.argtypes = [cb, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p),
                                     ctypes.POINTER(ctypes.c_void_p)] + err
         lib.kpm_run_str.restype = ctypes.c_long
+        lib.kpm_run_fd.argtypes = [cb, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p),
+                                   ctypes.c_int] + err
+        lib.kpm_run_fd.restype = ctypes.c_long
         lib.kpm_objects_cb.argtypes = [cb, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint64,
                                        ctypes.POINTER(ctypes.c_uint64), ctypes.c_long] + err
         lib.kpm_objects_cb.restype = ctypes.c_long
@@ -306,6 +309,19 @@ class Core:
             e.output = text
             raise e
         return text
+
+    def run_to(self, file, argv) -> None:
+        """Run a command as run() does, writing its output to @file (a file
+        object with a file descriptor) as it goes instead of returning it."""
+        file.flush()
+        args = (ctypes.c_char_p * len(argv))(*[a.encode() for a in argv])
+        err = ctypes.create_string_buffer(256)
+        ret = self.lib.kpm_run_fd(ctypes.byref(self._cb), len(argv), args, file.fileno(),
+                                  err, len(err))
+        if ret == -2:
+            raise UsageError(err.value.decode(errors="replace"))
+        if ret < 0:
+            raise KpmError(err.value.decode(errors="replace"))
 
     def objects(self, name: str, kind: str, parent: int = 0):
         """(addresses, error): the addresses of a decoder's objects of one
