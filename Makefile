@@ -7,8 +7,13 @@
 #   make test       build, then run the test suite on the committed fixtures,
 #                   6.1 with the host's tools, 6.12 in the trixie chroot
 #   make trixie     the trixie toolchain chroot (crash 8.0.6, drgn 0.0.31)
+#   make live-image the live-system test's guest (build/live-6.1/; tests/test_live.py
+#                   makes it when needed)
 #   make demo       decode the bundled fixtures in crash
-#   make bench      kmemleak decoding rates: kpm vs crash's list vs a drgn loop
+#   make bench      kmemleak decoding rates and peak memory: kpm-dump, kpm in
+#                   crash and drgn vs crash's list and a drgn loop (docs/bench.md)
+#   make bench-dump the million-object kmemleak dump make bench also measures
+#                   (QEMU; into build/bench/, never committed)
 #   make fuzz       every decoder under libFuzzer, FUZZ_RUNS (1,000,000) each
 #   make fixtures   regenerate the fixtures (kernel build + QEMU; never in CI)
 #   make man        man pages from the decoder registry (build/man/)
@@ -82,11 +87,29 @@ test-6.12:
 trixie:
 	tools/mk-trixie
 
+live-image: $(KPM_LIB)
+	tests/live/mkimage
+
 demo: all
 	tests/demo
 
+# The benchmark's big dump: a 6.1 guest whose kmemleak tracks a million
+# objects, made by the fixture pipeline from fixtures/vmcores/bench/ (a
+# scenario `make fixtures` does not see) and modules/kmemleak-1m/, into
+# BENCH_DIR with the kernel's debug info.  KPM_BUILD=DIR builds the kernel
+# there (or finds it); with KPM_REUSE_KERNEL=1 a kernel already built there
+# is used as it is.
+BENCH_DIR ?= build/bench
+BENCH_DUMP := $(abspath $(BENCH_DIR))/6.1-kmemleak-1m/manifest.json
+
 bench: all
-	tests/bench
+	KPM_BENCH_DIR=$(abspath $(BENCH_DIR)) tests/bench
+
+bench-dump: $(BENCH_DUMP)
+
+$(BENCH_DUMP): $(wildcard fixtures/vmcores/bench/kmemleak-1m.* fixtures/vmcores/modules/kmemleak-1m/*)
+	KPM_SCENARIOS=$(CURDIR)/fixtures/vmcores/bench KPM_FIXTURE_DEST=$(abspath $(BENCH_DIR)) \
+		fixtures/vmcores/make-fixture 6.1 kmemleak-1m
 
 # in-process fuzzing of every registry decoder (libFuzzer, ASan + UBSan) on
 # snapshots of the fixtures: fuzz/run, docs/fuzzing.md
@@ -152,4 +175,4 @@ clean:
 	rm -f $(KPM_SO) $(KPM_LIB) $(KPM_DUMP) $(KPM_SO_ARM64)
 	rm -rf $(MAN_OUT)
 
-.PHONY: all arm64 fuzz test test-6.1 test-6.12 trixie demo bench fixtures clean man install uninstall deb
+.PHONY: all arm64 fuzz test test-6.1 test-6.12 trixie live-image demo bench bench-dump fixtures clean man install uninstall deb

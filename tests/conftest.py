@@ -53,19 +53,22 @@ def unxz(src, dst):
 
 
 class Fixture:
-    def __init__(self, name):
+    def __init__(self, name, root=FIXTURES, out=OUT, scenarios_dir=SCENARIOS):
+        """A dump made by make-fixture: ROOT/NAME and ROOT/kernel-BASE,
+        decompressed into OUT; its scenario's descriptor in SCENARIOS_DIR.
+        Other roots: make bench-dump's (build/bench, tests/bench)."""
         self.name = name
-        self.src = os.path.join(FIXTURES, name)
-        self.out = os.path.join(OUT, name)
+        self.src = os.path.join(root, name)
+        self.out = os.path.join(out, name)
         self.manifest = json.load(open(os.path.join(self.src, "manifest.json")))
-        self.kdir = os.path.join(FIXTURES, self.manifest["kernel"])
+        self.kdir = os.path.join(root, self.manifest["kernel"])
         self.kernel = json.load(open(os.path.join(self.kdir, "kernel.json")))
         assert self.kernel["vmlinux_sha256"] == self.manifest["vmlinux_sha256"], \
             f"{name} was made with another kernel than {self.manifest['kernel']} holds"
         self.arch = self.kernel.get("arch", "x86_64")
         self.vmcore = os.path.join(self.src, "vmcore")
         self.console = open(os.path.join(self.src, "console.log"), errors="replace").read()
-        kout = os.path.join(OUT, self.manifest["kernel"])
+        kout = os.path.join(out, self.manifest["kernel"])
         os.makedirs(self.out, exist_ok=True)
         os.makedirs(kout, exist_ok=True)
         self.vmlinux = unxz(os.path.join(self.kdir, "vmlinux.xz"), os.path.join(kout, "vmlinux"))
@@ -80,7 +83,8 @@ class Fixture:
         # (module name, file) in load order
         self.modules = [(m.replace("-", "_"),
                          unxz(os.path.join(self.kdir, m + ".ko.xz"), os.path.join(kout, m + ".ko")))
-                        for m in scenarios()[self.manifest["scenario"]]["modules"]]
+                        for m in json.load(open(os.path.join(
+                            scenarios_dir, self.manifest["scenario"] + ".json")))["modules"]]
 
     def crash(self, commands, vmcore=None, load_modules=True, timeout=600):
         """Run crash with kpm.so loaded; return (returncode, output).  An
