@@ -15,6 +15,8 @@
 #   make bench-dump the million-object kmemleak dump make bench also measures
 #                   (QEMU; into build/bench/, never committed)
 #   make fuzz       every decoder under libFuzzer, FUZZ_RUNS (1,000,000) each
+#   make fuzz-dumps FUZZ_DUMPS (1,000) mutated copies of every fixture through
+#                   kpm-dump, crash with kpm.so and kpm_drgn.py
 #   make fixtures   regenerate the fixtures (kernel build + QEMU; never in CI)
 #   make man        man pages from the decoder registry (build/man/)
 #   make install    [DESTDIR=...] [PREFIX=/usr/local]; make uninstall
@@ -116,6 +118,18 @@ $(BENCH_DUMP): $(wildcard fixtures/vmcores/bench/kmemleak-1m.* fixtures/vmcores/
 FUZZ_RUNS ?= 1000000
 fuzz: $(KPM_DUMP)
 	fuzz/run --runs $(FUZZ_RUNS)
+
+# whole dumps: FUZZ_DUMPS mutated copies of every fixture (pages, excluded
+# pages, truncation, header fields) through kpm-dump, crash with kpm.so and
+# kpm_drgn.py (fuzz/dumps, docs/fuzzing.md); 6.1 with the host's tools,
+# 6.12 in the trixie chroot.  FUZZ_DUMPS_ARGS: more options, such as
+# --crash-every K or --seed S.
+FUZZ_DUMPS ?= 1000
+FUZZ_DUMPS_ARGS ?=
+fuzz-dumps: all
+	fuzz/dumps --count $(FUZZ_DUMPS) $(FUZZ_DUMPS_ARGS) 6.1
+	fuzz/dumps --count $(FUZZ_DUMPS) $(FUZZ_DUMPS_ARGS) 6.12
+.PHONY: fuzz-dumps
 
 # every fixtures/vmcores/scenarios/SCENARIO.json on each of its "bases",
 # base by base

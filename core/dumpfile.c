@@ -129,7 +129,8 @@ static int check_kdump(struct df *f, const unsigned char *h)
 	int32_t block = (int32_t)le32(h + DH_BLOCK_SIZE), sub = (int32_t)le32(h + DH_SUB_HDR_SIZE);
 	uint32_t bitmap_blocks = le32(h + DH_BITMAP_BLOCKS);
 	uint64_t max_mapnr = le32(h + DH_MAX_MAPNR), bm, bm_half, descs, n = 0, i, pfn, last_end;
-	uint64_t beyond = 0, first = 0;
+	uint64_t beyond = 0, first = 0, crossing = 0, file_end;
+	long pagesz = sysconf(_SC_PAGESIZE);
 
 	if (block < 512 || block > 65536 || (block & (block - 1)))
 		return fail(f, "corrupt kdump header: block_size %d is not a page size", block);
@@ -138,8 +139,14 @@ static int check_kdump(struct df *f, const unsigned char *h)
 	if (!bitmap_blocks || bitmap_blocks % 2)
 		return fail(f, "corrupt kdump header: bitmap_blocks %u (two bitmaps of equal size)",
 			    bitmap_blocks);
+	/* libkdumpfile refuses both (and drgn 0.0.22 then dies in kdump_free()) */
+	if ((int32_t)version < 0)
+		return fail(f, "corrupt kdump header: header_version %d", (int32_t)version);
 	bm = (uint64_t)(1 + sub) * block;
 	bm_half = (uint64_t)bitmap_blocks * block / 2;
+	if (max_mapnr > bm_half * 8)
+		return fail(f, "corrupt kdump header: max_mapnr %" PRIu64 " exceeds the bitmaps (%" PRIu64 " pages)",
+			    max_mapnr, bm_half * 8);
 	if (inside(f, 0, bm, "the header and sub-header") ||
 	    inside(f, bm, 2 * bm_half, "the page bitmaps"))
 		return -1;
@@ -188,8 +195,15 @@ static int check_kdump(struct df *f, const unsigned char *h)
 	/*
 	 * every descriptor: data after the table, at most a block; data past
 	 * the end of a cut file reads as missing (libkdumpfile's reads fail
-	 * cleanly there), so such pages are counted, not refused
+	 * cleanly there), so such pages are counted, not refused.  But
+	 * libkdumpfile maps the file: a page whose data begins before the end
+	 * of the file's last (system) page and ends after it kills it with
+	 * SIGBUS when read, unless it is told not to map the file
+	 * (file.mmap_policy): status 2.
 	 */
+	if (pagesz <= 0)
+		pagesz = 4096;
+	file_end = (f->size + pagesz - 1) / pagesz * pagesz;
 	last_end = descs + n * PD_SIZE;
 	for (i = 0; i < n; i++) {
 		const unsigned char *d;
@@ -218,6 +232,8 @@ static int check_kdump(struct df *f, const unsigned char *h)
 		if (off > f->size || size > f->size - off) {
 			if (!beyond++)
 				first = i;
+			if (off < file_end && off + size > file_end)
+				crossing++;
 		}
 	}
 	free(buf);
@@ -225,7 +241,7 @@ static int check_kdump(struct df *f, const unsigned char *h)
 		fail(f, "truncated: %" PRIu64 " of its %" PRIu64 " pages (from page descriptor %" PRIu64
 		     ") lie beyond the end of the file (%" PRIu64 " bytes) and read as missing",
 		     beyond, n, first, f->size);
-		return 1;
+		return crossing ? 2 : 1;
 	}
 	return 0;
 }

@@ -68,6 +68,28 @@ def split_drgn_args(argv):
     return argv[:i], argv[i:]
 
 
+def open_probe(core_file):
+    """None when drgn opens @core_file, else why not, in one line: opened
+    in a child process first, because a libkdumpfile open that fails kills
+    drgn 0.0.22 (SIGSEGV in kdump_free()) and drgn's command line prints
+    any other failure as a traceback."""
+    import signal
+    import subprocess
+    probe = ("import sys, drgn\n"
+             "try:\n"
+             "    drgn.Program().set_core_dump(sys.argv[1])\n"
+             "except Exception as e:\n"
+             "    sys.exit(str(e) or type(e).__name__)\n")
+    p = subprocess.run([sys.executable, "-c", probe, core_file], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, errors="replace")
+    if p.returncode < 0:
+        return f"its libkdumpfile dies opening it ({signal.Signals(-p.returncode).name})"
+    if p.returncode:
+        lines = p.stderr.strip().splitlines()
+        return lines[-1] if lines else f"exit status {p.returncode}"
+    return None
+
+
 def wants_help(argv):
     me = os.path.splitext(os.path.basename(sys.argv[0]))[0]
     if me in decoders():
@@ -93,8 +115,20 @@ if __name__ == "__main__":
             if status < 0:
                 print(f"{os.path.basename(sys.argv[0])}: {core_file}: {why}", file=sys.stderr)
                 sys.exit(1)
+            if status == 2:
+                # drgn's libkdumpfile maps the file: reading the page the
+                # cut went through is SIGBUS (kpm-dump reads it unmapped)
+                print(f"{os.path.basename(sys.argv[0])}: {core_file}: {why}; a page's data crosses the "
+                      f"end of the file's last page, where drgn's libkdumpfile (it maps the file) dies "
+                      f"of SIGBUS: read it with kpm-dump", file=sys.stderr)
+                sys.exit(1)
             if status > 0:
                 print(f"{os.path.basename(sys.argv[0])}: {core_file}: warning: {why}", file=sys.stderr)
+            why = open_probe(core_file)
+            if why:
+                print(f"{os.path.basename(sys.argv[0])}: {core_file}: drgn cannot open it: {why}",
+                      file=sys.stderr)
+                sys.exit(1)
     try:
         os.execvp("drgn", ["drgn", *drgn_args, sys.argv[0], *rest])
     except OSError as e:

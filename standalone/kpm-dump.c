@@ -556,7 +556,7 @@ int main(int argc, char **argv)
 	FILE *record = NULL;
 	char *line = NULL;
 	const char **mods = NULL;
-	int nmods = 0, c, fd, i;
+	int nmods = 0, c, fd, i, cut = 0;
 	long ret;
 	uint64_t kaslr = 0;
 
@@ -597,7 +597,9 @@ int main(int argc, char **argv)
 	case 0:
 		break;
 	case 1:
+	case 2:
 		fprintf(stderr, "kpm-dump: %s: warning: %s\n", vmcore, errbuf);
+		cut = 1;
 		break;
 	default:
 		fprintf(stderr, "kpm-dump: %s: %s\n", vmcore, errbuf);
@@ -605,6 +607,13 @@ int main(int argc, char **argv)
 	}
 	fd = open(vmcore, O_RDONLY);
 	d.kd = kdump_new();
+	/*
+	 * a file cut short is read, never mapped: libkdumpfile maps whole
+	 * chunks, and reading mapped data past the end of the file's last
+	 * page (the page the cut went through) is SIGBUS
+	 */
+	if (cut && d.kd)
+		kdump_set_number_attr(d.kd, KDUMP_ATTR_FILE_MMAP_POLICY, KDUMP_MMAP_NEVER);
 	if (fd < 0 || !d.kd || kdump_open_fd(d.kd, fd) != KDUMP_OK ||
 	    kdump_set_string_attr(d.kd, KDUMP_ATTR_OSTYPE, "linux") != KDUMP_OK) {
 		fprintf(stderr, "kpm-dump: %s: %s\n", vmcore,

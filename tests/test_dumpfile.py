@@ -139,3 +139,41 @@ def test_kpm_drgn_checks_before_drgn(fx, layout):
                         "nvmeq"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 1 and p.stderr == (f"kpm_drgn.py: {path}: corrupt kdump sub-header: "
                                               f"size_note {1 << 40}\n"), p.stderr
+
+
+def test_cut_through_a_page(fx, layout):
+    """A cut inside a page's data that runs past the end of the file's
+    last (4 KiB) page: libkdumpfile maps the file and dies of SIGBUS
+    reading that page.  kpm-dump reads such a file unmapped (the page
+    reads as missing); kpm_drgn.py, whose drgn maps it, refuses it in one
+    line (found by fuzz/dumps: fuzz/dump-corpus/cut-through-a-page.json)."""
+    page = os.sysconf("SC_PAGESIZE")
+    for i in range(layout.n // 2, layout.n):
+        off, size, flags, _ = layout.desc(i)
+        if size > 1 and off // page != (off + size - 1) // page:
+            break
+    cut = off + 1
+    count, first = layout.past(cut)
+    path = variant(fx, "cutpage", layout.d[:cut])
+    rc, out, err = fx.kpm_dump(["triage"], vmcore=path)
+    assert rc in (0, 1), err  # not killed
+    warning = (f"truncated: {count} of its {layout.n} pages (from page descriptor {first}) lie beyond "
+               f"the end of the file ({cut} bytes) and read as missing")
+    assert err.splitlines()[0] == f"kpm-dump: {path}: warning: {warning}", err
+    p = subprocess.run([PYTHON, os.path.join(DRGN_HELPERS, "kpm_drgn.py"), "-c", path, "-s", fx.vmlinux,
+                        "triage"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1 and p.stderr.splitlines() == [
+        f"kpm_drgn.py: {path}: {warning}; a page's data crosses the end of the file's last page, where "
+        f"drgn's libkdumpfile (it maps the file) dies of SIGBUS: read it with kpm-dump"], p.stderr
+
+
+def test_header_max_mapnr(fx, layout):
+    """The header's 32-bit max_mapnr beyond the bitmaps (the sub-header's
+    max_mapnr_64 intact): libkdumpfile refuses the file and drgn 0.0.22
+    then dies in kdump_free(); kpm refuses it first, naming the field
+    (fuzz/dump-corpus/header-max-mapnr-32.json)."""
+    d = bytearray(layout.d)
+    half = layout.bitmap_blocks * layout.block // 2
+    struct.pack_into("<I", d, 440, half * 8 + 1)
+    refused(fx, variant(fx, "mapnr32", bytes(d)),
+            rf"corrupt kdump header: max_mapnr {half * 8 + 1} exceeds the bitmaps \({half * 8} pages\)")
