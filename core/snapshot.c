@@ -247,6 +247,13 @@ static int cmp_key(const void *x, const void *y)
 	return strcmp(p->b, q->b);
 }
 
+static int cmp_sat(const void *x, const void *y)
+{
+	const struct key *p = x, *q = y;
+
+	return p->addr < q->addr ? -1 : p->addr > q->addr;
+}
+
 static int cmp_page(const void *a, const void *b)
 {
 	const struct spage *x = a, *y = b;
@@ -390,6 +397,9 @@ struct kpm_snapshot *kpm_snapshot_load(const char *path, char *err, size_t errle
 		qsort(s->typ, s->ntyp, sizeof(*s->typ), cmp_key);
 	if (s->nenm)
 		qsort(s->enm, s->nenm, sizeof(*s->enm), cmp_key);
+	/* a kmemleak report asks for 30,000 addresses: searched, not scanned */
+	if (s->nsat)
+		qsort(s->sat, s->nsat, sizeof(*s->sat), cmp_sat);
 	(void)npresent;
 	return s;
 bad:
@@ -500,17 +510,14 @@ static int snap_symbol_at(struct kpm_target *t, uint64_t addr, char *name, size_
 			  uint64_t *offset)
 {
 	struct kpm_snapshot *s = SNAP(t);
-	long i;
+	struct key k = { .addr = addr }, *e;
 
-	for (i = 0; i < s->nsat; i++)
-		if (s->sat[i].addr == addr) {
-			if (!s->sat[i].found)
-				return -1;
-			snprintf(name, len, "%s", s->sat[i].a);
-			*offset = (uint64_t)s->sat[i].v[0];
-			return 0;
-		}
-	return -1;
+	e = s->nsat ? bsearch(&k, s->sat, s->nsat, sizeof(*s->sat), cmp_sat) : NULL;
+	if (!e || !e->found)
+		return -1;
+	snprintf(name, len, "%s", e->a);
+	*offset = (uint64_t)e->v[0];
+	return 0;
 }
 
 static const struct kpm_target_ops snap_ops = {
