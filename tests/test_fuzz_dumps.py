@@ -30,10 +30,15 @@ def fuzz(args):
     return p.returncode, p.stdout, p.stderr
 
 
+# seed 7's truncation falls in 6.1-nvme's bitmaps: without kpm's check
+# (core/dumpfile.c) libkdumpfile dies of SIGBUS there
+SEED = "7"
+
+
 @pytest.mark.parametrize("base", BASES)
 def test_fuzz_dumps_short(base):
-    """Seed 1, four dumps, one per kind, every front end on each."""
-    rc, out, err = fuzz(["--count", "4", "--seed", "1", "--kinds", KINDS, "--no-baseline", FIXTURE[base]])
+    """Four dumps of SEED, one per kind, every front end on each."""
+    rc, out, err = fuzz(["--count", "4", "--seed", SEED, "--kinds", KINDS, "--no-baseline", FIXTURE[base]])
     assert rc == 0 and "failures: 0" in out, out[-4000:] + err[-4000:]
     lines = [line for line in out.splitlines() if line.startswith(FIXTURE[base] + " ")]
     assert len(lines) == 4, out
