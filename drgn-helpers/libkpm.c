@@ -83,6 +83,32 @@ static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", t->err);
 }
 
+static const struct kpm_decoder *find_decoder(int argc, char *const *argv, char *err,
+					      size_t errlen)
+{
+	const struct kpm_decoder *d = argc > 0 ? kpm_decoder(argv[0]) : NULL;
+
+	if (!d)
+		snprintf(err, errlen, "no command %s", argc > 0 ? argv[0] : "");
+	return d;
+}
+
+/* Run decoder @d on a target of @cb's, writing to @fp. */
+static long run_on(const struct kpm_callbacks *cb, const struct kpm_decoder *d, FILE *fp,
+		   int argc, char *const *argv, char *err, size_t errlen)
+{
+	struct kpm_target t;
+	long ret;
+
+	kpm_target_init(&t, &cb_ops, (void *)cb);
+	kpm_target_set_arch(&t, cb->arch);
+	ret = kpm_run(&t, fp, d, argc, argv);
+	if (ret < 0)
+		copy_err(&t, err, errlen);
+	kpm_target_done(&t);
+	return ret;
+}
+
 /*
  * Run a command (argv[0] is its name) into a malloc'd string (*out).
  * Returns the report's result, -1 (failed) or -2 (bad arguments) with err.
@@ -90,22 +116,21 @@ static void copy_err(const struct kpm_target *t, char *err, size_t errlen)
 long kpm_run_str(const struct kpm_callbacks *cb, int argc, char *const *argv, char **out,
 		 char *err, size_t errlen)
 {
-	const struct kpm_decoder *d = argc > 0 ? kpm_decoder(argv[0]) : NULL;
-	struct kpm_target t;
+	const struct kpm_decoder *d = find_decoder(argc, argv, err, errlen);
 	size_t len;
+	FILE *mem;
 	long ret;
 
 	*out = NULL;
-	if (!d) {
-		snprintf(err, errlen, "no command %s", argc > 0 ? argv[0] : "");
+	if (!d)
 		return -2;
+	mem = open_memstream(out, &len);
+	if (!mem) {
+		snprintf(err, errlen, "open_memstream: out of memory");
+		return -1;
 	}
-	kpm_target_init(&t, &cb_ops, (void *)cb);
-	kpm_target_set_arch(&t, cb->arch);
-	ret = kpm_run_mem(&t, d, argc, argv, out, &len);
-	if (ret < 0)
-		copy_err(&t, err, errlen);
-	kpm_target_done(&t);
+	ret = run_on(cb, d, mem, argc, argv, err, errlen);
+	fclose(mem);
 	return ret;
 }
 
@@ -118,16 +143,13 @@ long kpm_run_str(const struct kpm_callbacks *cb, int argc, char *const *argv, ch
 long kpm_run_fd(const struct kpm_callbacks *cb, int argc, char *const *argv, int fd,
 		char *err, size_t errlen)
 {
-	const struct kpm_decoder *d = argc > 0 ? kpm_decoder(argv[0]) : NULL;
-	struct kpm_target t;
+	const struct kpm_decoder *d = find_decoder(argc, argv, err, errlen);
 	int dfd;
 	FILE *fp;
 	long ret;
 
-	if (!d) {
-		snprintf(err, errlen, "no command %s", argc > 0 ? argv[0] : "");
+	if (!d)
 		return -2;
-	}
 	dfd = dup(fd);
 	fp = dfd >= 0 ? fdopen(dfd, "w") : NULL;
 	if (!fp) {
@@ -136,12 +158,7 @@ long kpm_run_fd(const struct kpm_callbacks *cb, int argc, char *const *argv, int
 			close(dfd);
 		return -1;
 	}
-	kpm_target_init(&t, &cb_ops, (void *)cb);
-	kpm_target_set_arch(&t, cb->arch);
-	ret = kpm_run(&t, fp, d, argc, argv);
-	if (ret < 0)
-		copy_err(&t, err, errlen);
-	kpm_target_done(&t);
+	ret = run_on(cb, d, fp, argc, argv, err, errlen);
 	if (fclose(fp) && ret >= 0) {
 		snprintf(err, errlen, "write: %s", strerror(errno));
 		ret = -1;
