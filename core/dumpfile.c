@@ -316,3 +316,90 @@ out:
 		close(f.fd);
 	return ret;
 }
+
+#define MAX_ERASEINFO	(1 << 20)
+
+/* "erase ..." lines: what makedumpfile writes, printable, NUL-terminated */
+static char *eraseinfo_text(struct df *f, uint64_t off, uint64_t size)
+{
+	char *text;
+	uint64_t i;
+
+	if (!size || size > MAX_ERASEINFO || off > f->size || size > f->size - off)
+		return NULL;
+	text = malloc(size + 1);
+	if (!text || pread_all(f, text, size, off)) {
+		free(text);
+		return NULL;
+	}
+	text[size] = 0;
+	/* an ELF note's descriptor is padded with NULs */
+	for (i = 0; i < size && text[i]; i++)
+		if (text[i] != '\n' && text[i] != '\t' && (text[i] < ' ' || text[i] > '~'))
+			text[i] = '?';
+	return text;
+}
+
+/* The descriptor of the first "ERASEINFO" note in PT_NOTE segments. */
+static char *elf_eraseinfo(struct df *f, const unsigned char *h)
+{
+	unsigned char ph[56], nh[12 + 12];
+	uint64_t phoff = le64(h + 32), i, off, end;
+	unsigned int phnum = h[56] | h[57] << 8;
+
+	for (i = 0; i < phnum; i++) {
+		if (pread_all(f, ph, sizeof(ph), phoff + i * sizeof(ph)) || le32(ph) != 4)
+			continue;
+		off = le64(ph + 8);
+		end = off + le64(ph + 32);
+		if (end < off || end > f->size)
+			continue;
+		while (off + 12 <= end) {
+			uint32_t namesz, descsz;
+			uint64_t name_off, desc_off;
+
+			if (pread_all(f, nh, sizeof(nh), off))
+				break;
+			namesz = le32(nh);
+			descsz = le32(nh + 4);
+			name_off = off + 12;
+			desc_off = name_off + (((uint64_t)namesz + 3) & ~3ULL);
+			if (desc_off + descsz > end)
+				break;
+			if (namesz == 10 && !memcmp(nh + 12, "ERASEINFO", 10))
+				return eraseinfo_text(f, desc_off, descsz);
+			off = desc_off + (((uint64_t)descsz + 3) & ~3ULL);
+		}
+	}
+	return NULL;
+}
+
+char *kpm_dumpfile_eraseinfo(const char *path)
+{
+	unsigned char h[DH_SIZE], sh[SH_SIZE];
+	struct stat st;
+	char err[8];
+	struct df f = { -1, 0, err, sizeof(err) };
+	char *text = NULL;
+
+	f.fd = open(path, O_RDONLY);
+	if (f.fd < 0)
+		return NULL;
+	if (fstat(f.fd, &st) || !S_ISREG(st.st_mode))
+		goto out;
+	f.size = st.st_size;
+	if (pread_all(&f, h, sizeof(h), 0))
+		goto out;
+	if (!memcmp(h, "KDUMP   ", 8)) {
+		int32_t block = (int32_t)le32(h + DH_BLOCK_SIZE), sub = (int32_t)le32(h + DH_SUB_HDR_SIZE);
+
+		if ((int32_t)le32(h + DH_HEADER_VERSION) >= 5 && sub > 0 && block >= 512 && block <= 65536 &&
+		    !pread_all(&f, sh, sizeof(sh), block))
+			text = eraseinfo_text(&f, le64(sh + SH_OFFSET_ERASEINFO), le64(sh + SH_SIZE_ERASEINFO));
+	} else if (!memcmp(h, "\177ELF", 4) && h[4] == 2 && h[5] == 1) {
+		text = elf_eraseinfo(&f, h);
+	}
+out:
+	close(f.fd);
+	return text;
+}

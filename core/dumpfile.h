@@ -21,4 +21,12 @@
  */
 int kpm_dumpfile_check(const char *path, char *err, size_t errlen);
 
+/*
+ * The erase info of a dump that makedumpfile filtered (--config): the
+ * kdump sub-header's eraseinfo or an ELF vmcore's "ERASEINFO" note, a
+ * malloc'd string of "erase ..." lines; NULL when the dump has none (or
+ * cannot be read: kpm_dumpfile_check() says why).
+ */
+char *kpm_dumpfile_eraseinfo(const char *path);
+
 #endif

@@ -41,6 +41,8 @@ void kpm_target_done(struct kpm_target *t)
 	struct kpm_kernel *k = t->kern;
 
 	kpm_cache_free(t);
+	free(t->eraseinfo);
+	t->eraseinfo = NULL;
 	if (!k)
 		return;
 	free(k->mods);

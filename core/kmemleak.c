@@ -512,22 +512,28 @@ static void free_traces(struct kml_ctx *x)
 
 /* Checksums */
 
-enum { CSUM_NA, CSUM_OK, CSUM_UNSET, CSUM_CHANGED, CSUM_UNREADABLE };
+enum { CSUM_NA, CSUM_OK, CSUM_UNSET, CSUM_CHANGED, CSUM_UNREADABLE, CSUM_ERASED };
 
 static const char *csum_text(int s)
 {
-	static const char *const txt[] = { "-", "ok", "unset", "changed", "unreadable" };
+	static const char *const txt[] = { "-", "ok", "unset", "changed", "unreadable",
+					   "erased" };
 
 	return txt[s];
 }
 
-/* Recompute; for per-CPU objects both folds are computed. */
-static int recompute(struct kml_ctx *x, struct kobj *o, uint32_t *chained, uint32_t *xored)
+/*
+ * Recompute; for per-CPU objects both folds are computed.  *erased: bytes
+ * of the contents that a filtered dump's makedumpfile erased (kpm_erased()).
+ */
+static int recompute(struct kml_ctx *x, struct kobj *o, uint32_t *chained, uint32_t *xored,
+		     size_t *erased)
 {
 	struct kpm_target *t = x->t;
 	unsigned char *buf;
 	int i;
 
+	*erased = 0;
 	if (o->flags & OBJECT_PHYS || !(o->flags & OBJECT_ALLOCATED) || o->size > (64u << 20))
 		return -1;
 	buf = malloc(o->size ? o->size : 1);
@@ -539,6 +545,7 @@ static int recompute(struct kml_ctx *x, struct kobj *o, uint32_t *chained, uint3
 			return -2;
 		}
 		*chained = *xored = crc32_le(0, buf, o->size);
+		*erased = kpm_erased(t, buf, o->size);
 		free(buf);
 		return 0;
 	}
@@ -555,15 +562,17 @@ static int recompute(struct kml_ctx *x, struct kobj *o, uint32_t *chained, uint3
 		}
 		*chained = crc32_le(*chained, buf, o->size);
 		*xored ^= crc32_le(0, buf, o->size);
+		*erased += kpm_erased(t, buf, o->size);
 	}
 	free(buf);
 	return 0;
 }
 
-static int csum_state(struct kml_ctx *x, struct kobj *o, uint32_t *value)
+/* *erased: bytes of the contents the dump's filter erased (kpm_erased()) */
+static int csum_state(struct kml_ctx *x, struct kobj *o, uint32_t *value, size_t *erased)
 {
 	uint32_t chained, xored;
-	int r = recompute(x, o, &chained, &xored);
+	int r = recompute(x, o, &chained, &xored, erased);
 
 	if (r == -1)
 		return CSUM_NA;
@@ -575,6 +584,9 @@ static int csum_state(struct kml_ctx *x, struct kobj *o, uint32_t *value)
 	/* never computed: ~0 since 79c37ae3733e, 0 before */
 	if (o->checksum == 0xffffffffu)
 		return CSUM_UNSET;
+	/* the filter changed the contents, not the kernel */
+	if (*erased)
+		return CSUM_ERASED;
 	return CSUM_CHANGED;
 }
 
@@ -583,12 +595,13 @@ static void detect_percpu_fold(struct kml_ctx *x)
 {
 	long i, chained = 0, xored = 0;
 	uint32_t c, xr;
+	size_t erased;
 
 	x->percpu_chained = 1;
 	for (i = 0; i < x->n; i++) {
 		struct kobj *o = &x->o[i];
 
-		if (!o->ok || !(o->flags & OBJECT_PERCPU) || recompute(x, o, &c, &xr))
+		if (!o->ok || !(o->flags & OBJECT_PERCPU) || recompute(x, o, &c, &xr, &erased))
 			continue;
 		chained += c == o->checksum;
 		xored += xr == o->checksum && c != xr;
@@ -718,6 +731,20 @@ static const char *trace_json(struct trace *tr)
 	return tr->json;
 }
 
+/* Bytes a filtered dump's makedumpfile erased are said to be, not shown as data. */
+static void hex_rows(struct kpm_target *t, FILE *fp, const unsigned char *hex, size_t len)
+{
+	size_t erased = kpm_erased(t, hex, len);
+
+	if (erased == len) {
+		fprintf(fp, "    erased by the dump's filter (makedumpfile --config)\n");
+		return;
+	}
+	kpm_hex_rows(fp, "    ", hex, len);
+	if (erased)
+		fprintf(fp, "    (%zu of these bytes are runs of 0x58: erased by the dump's filter)\n", erased);
+}
+
 static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned int flags)
 {
 	struct kpm_target *t = x->t;
@@ -726,7 +753,7 @@ static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned i
 	int cs, i;
 	struct trace *tr;
 	unsigned char hex[HEX_BYTES];
-	size_t hlen;
+	size_t hlen, erased = 0;
 
 	if (!o->ok) {
 		fprintf(fp, "kmemleak_object %" PRIx64 ": %s\n", o->addr,
@@ -742,10 +769,15 @@ static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned i
 		fprintf(fp, " (age %" PRIu64 ".%03" PRIu64 "s)", age_ms(x, o) / 1000, age_ms(x, o) % 1000);
 	fprintf(fp, "\n  kmemleak_object %" PRIx64 " %s flags %s count %d min_count %d\n",
 		o->addr, kind(o), fl, o->count, o->min_count);
-	cs = csum_state(x, o, &csum);
+	cs = csum_state(x, o, &csum, &erased);
 	if (cs == CSUM_NA || cs == CSUM_UNREADABLE)
 		fprintf(fp, "  checksum 0x%08x (recomputed: %s)\n", o->checksum,
 			cs == CSUM_NA ? "not applicable" : "contents not in dump");
+	else if (erased)
+		fprintf(fp, "  checksum 0x%08x recomputed 0x%08x%s: %s (over %zu bytes erased by the dump's filter)\n",
+			o->checksum, csum,
+			o->flags & OBJECT_PERCPU ? (x->percpu_chained ? " (chained over cpus)" : " (xor over cpus)") : "",
+			csum_text(cs), erased);
 	else
 		fprintf(fp, "  checksum 0x%08x recomputed 0x%08x%s: %s\n", o->checksum, csum,
 			o->flags & OBJECT_PERCPU ? (x->percpu_chained ? " (chained over cpus)" : " (xor over cpus)") : "",
@@ -758,14 +790,14 @@ static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned i
 				if (kpm_read(t, o->pointer + x->cpu_off[i], hex, hlen, "per-CPU contents"))
 					fprintf(fp, "    %s\n", t->err);
 				else
-					kpm_hex_rows(fp, "    ", hex, hlen);
+					hex_rows(t, fp, hex, hlen);
 			}
 		} else {
 			fprintf(fp, "  hex dump (first %zu bytes):\n", hlen);
 			if (kpm_read(t, o->pointer, hex, hlen, "object contents"))
 				fprintf(fp, "    %s\n", t->err);
 			else
-				kpm_hex_rows(fp, "    ", hex, hlen);
+				hex_rows(t, fp, hex, hlen);
 		}
 	}
 	tr = get_trace(x, o->trace_handle);
@@ -787,7 +819,7 @@ static void json_object(struct kml_ctx *x, struct kpm_json *j, struct kobj *o, u
 	struct trace *tr;
 	unsigned char hex[HEX_BYTES];
 	char hx[3 * HEX_BYTES + 1];
-	size_t hlen, k;
+	size_t hlen, k, erased = 0;
 
 	kpm_json_begin(j, NULL, '{');
 	kpm_json_hex(j, "address", o->addr);
@@ -805,10 +837,12 @@ static void json_object(struct kml_ctx *x, struct kpm_json *j, struct kobj *o, u
 	kpm_json_i64(j, "count", o->count);
 	kpm_json_i64(j, "min_count", o->min_count);
 	kpm_json_u64(j, "checksum", o->checksum);
-	cs = csum_state(x, o, &csum);
+	cs = csum_state(x, o, &csum, &erased);
 	if (cs != CSUM_NA && cs != CSUM_UNREADABLE)
 		kpm_json_u64(j, "checksum_recomputed", csum);
 	kpm_json_str(j, "checksum_state", csum_text(cs));
+	if (erased)
+		kpm_json_u64(j, "checksum_erased_bytes", erased);
 	kpm_json_u64(j, "jiffies", o->jiffies);
 	if (x->hz && x->jiffies)
 		kpm_json_u64(j, "age_ms", age_ms(x, o));
@@ -836,7 +870,11 @@ static void json_object(struct kml_ctx *x, struct kpm_json *j, struct kobj *o, u
 				kpm_json_i64(j, "cpu", x->cpus[i]);
 			if (kpm_read(t, at, hex, hlen, "object contents")) {
 				kpm_json_str(j, "error", t->err);
+			} else if ((k = kpm_erased(t, hex, hlen)) == hlen) {
+				kpm_json_bool(j, "erased", 1);
 			} else {
+				if (k)
+					kpm_json_u64(j, "erased_bytes", k);
 				for (k = 0; k < hlen; k++)
 					snprintf(hx + 2 * k, 3, "%02x", hex[k]);
 				hx[2 * hlen] = 0;
@@ -1342,7 +1380,10 @@ static const char *const kml_help[] = {
 	"    -s  objects of at least this many bytes (decimal, or hex with 0x).",
 	"    -a  the object whose memory block contains this address (hex; a",
 	"        per-CPU address matches the object of its __percpu pointer).",
-	"    -x  hex dump of the first 32 bytes, per CPU for per-CPU objects.",
+	"    -x  hex dump of the first 32 bytes, per CPU for per-CPU objects; in a",
+	"        dump that makedumpfile filtered (docs/filter.md), bytes its erase",
+	"        commands erased are said to be erased, and so is a checksum",
+	"        recomputed over them.",
 	"    -j  JSON; object keys are struct kmemleak_object's members.",
 	"    -S  the summary only.",
 	"\nEXAMPLE",

@@ -15,6 +15,40 @@ void kpm_target_init(struct kpm_target *t, const struct kpm_target_ops *ops, voi
 	t->priv = priv;
 }
 
+void kpm_target_set_eraseinfo(struct kpm_target *t, char *eraseinfo)
+{
+	free(t->eraseinfo);
+	t->eraseinfo = eraseinfo;
+}
+
+long kpm_erase_commands(const struct kpm_target *t)
+{
+	const char *p = t->eraseinfo;
+	long n = 0;
+
+	for (; p && *p; p = strchrnul(p, '\n'), p += !!*p)
+		n += !strncmp(p, "erase ", 6);
+	return n;
+}
+
+size_t kpm_erased(const struct kpm_target *t, const unsigned char *buf, size_t len)
+{
+	size_t i, run = 0, n = 0;
+
+	if (!t->eraseinfo)
+		return 0;
+	for (i = 0; i <= len; i++) {
+		if (i < len && buf[i] == KPM_ERASE_BYTE) {
+			run++;
+			continue;
+		}
+		if (run >= KPM_ERASE_RUN)
+			n += run;
+		run = 0;
+	}
+	return n;
+}
+
 static const struct {
 	const char *name;
 	enum kpm_arch arch;

@@ -74,6 +74,7 @@ struct kpm_target {
 	struct kpm_kernel *kern;	/* core's cache of kernel facts (kernel.c) */
 	long ptr_size;			/* sizeof(void *), 0 until known */
 	struct kpm_cache *cache;	/* dump blocks read so far (kpm_read) */
+	char *eraseinfo;		/* the dump's erase info, when it was filtered */
 };
 
 /*
@@ -94,6 +95,21 @@ void kpm_cache_free(struct kpm_target *t);
  */
 int kpm_target_set_arch(struct kpm_target *t, const char *name);
 const char *kpm_arch_name(const struct kpm_target *t);
+
+/*
+ * A dump filtered with makedumpfile --config carries its erase commands
+ * (makedumpfile's eraseinfo: "erase SYMBOL[.member...] size N" lines,
+ * symbolic, never addresses); the erased bytes read as 'X'.  The front end
+ * hands the text over (a malloc'd string, freed by kpm_target_done(), or
+ * NULL).  kpm_erased() is how many of @len bytes read from such a dump lie
+ * in runs of at least KPM_ERASE_RUN filler bytes: 0 for a dump that was
+ * not filtered, where 'X' is data.
+ */
+#define KPM_ERASE_BYTE	0x58
+#define KPM_ERASE_RUN	8
+void kpm_target_set_eraseinfo(struct kpm_target *t, char *eraseinfo);
+long kpm_erase_commands(const struct kpm_target *t);
+size_t kpm_erased(const struct kpm_target *t, const unsigned char *buf, size_t len);
 
 void kpm_errf(struct kpm_target *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

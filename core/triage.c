@@ -308,13 +308,71 @@ struct sysinfo {
 	struct logtail log;
 	long nlog;			/* records in log.r, oldest at log.next */
 	char log_err[KPM_ERRLEN];
+	const char *eraseinfo;		/* the dump's, when makedumpfile filtered it */
+	long erase_commands;
 };
+
+/*
+ * A filtered dump's erase info, as uniq -c would count it: makedumpfile
+ * writes a loop's erase command once per element, one after the other.
+ * At most ERASE_LINES lines; then how many more.
+ */
+#define ERASE_LINES	32
+
+static void erase_lines(const char *info, void (*fn)(void *, const char *, int, long), void *arg)
+{
+	const char *p, *e, *q, *f;
+	long times, shown = 0, more = 0;
+
+	for (p = info; p && *p; p = q) {
+		e = strchrnul(p, '\n');
+		times = 1;
+		for (q = e + !!*e; *q; q = f + !!*f, times++) {
+			f = strchrnul(q, '\n');
+			if (f - q != e - p || memcmp(q, p, e - p))
+				break;
+		}
+		if (e == p)
+			continue;
+		if (shown++ < ERASE_LINES)
+			fn(arg, p, (int)(e - p), times);
+		else
+			more++;
+	}
+	if (more)
+		fn(arg, NULL, 0, more);
+}
+
+static void erase_line_text(void *fp, const char *line, int len, long times)
+{
+	if (!line)
+		fprintf(fp, "    (and %ld more)\n", times);
+	else if (times > 1)
+		fprintf(fp, "    %.*s (%ld times)\n", len, line, times);
+	else
+		fprintf(fp, "    %.*s\n", len, line);
+}
+
+static void erase_line_json(void *j, const char *line, int len, long times)
+{
+	char buf[256];
+
+	if (!line)
+		return;
+	snprintf(buf, sizeof(buf), "%.*s", len, line);
+	kpm_json_begin(j, NULL, '{');
+	kpm_json_str(j, "command", buf);
+	kpm_json_i64(j, "times", times);
+	kpm_json_end(j, '}');
+}
 
 static void read_sysinfo(struct kpm_target *t, struct sysinfo *s, long nlines)
 {
 	long r;
 
 	memset(s, 0, sizeof(*s));
+	s->eraseinfo = t->eraseinfo;
+	s->erase_commands = kpm_erase_commands(t);
 	s->have_release = kpm_kernel_release(t, s->release, sizeof(s->release)) == 0;
 	s->have_version = kpm_kernel_version(t, s->version, sizeof(s->version)) == 0;
 	s->have_taint = kpm_taint(t, &s->taint, s->taint_letters, sizeof(s->taint_letters)) == 0;
@@ -407,6 +465,12 @@ static void text_report(FILE *fp, const struct sysinfo *s, const struct result *
 			s->comm, s->pid);
 	else
 		fprintf(fp, "  cpu:     unknown (%s)\n", s->panic_err);
+	if (s->eraseinfo) {
+		fprintf(fp, "  dump:    filtered by makedumpfile --config, %ld erase command%s; "
+			"kpm shows what they erased (0x58) as erased\n",
+			s->erase_commands, s->erase_commands == 1 ? "" : "s");
+		erase_lines(s->eraseinfo, erase_line_text, fp);
+	}
 	if (s->nlog) {
 		fprintf(fp, "  last %ld log records:\n", s->nlog);
 		for (j = 0; j < s->nlog; j++)
@@ -482,6 +546,14 @@ static void json_report(FILE *fp, const struct sysinfo *s, const struct result *
 		kpm_json_str(&j, "error", s->panic_err);
 	}
 	kpm_json_end(&j, '}');
+	if (s->eraseinfo) {
+		kpm_json_begin(&j, "filtered", '{');
+		kpm_json_i64(&j, "erase_commands", s->erase_commands);
+		kpm_json_begin(&j, "eraseinfo", '[');
+		erase_lines(s->eraseinfo, erase_line_json, &j);
+		kpm_json_end(&j, ']');
+		kpm_json_end(&j, '}');
+	}
 	kpm_json_begin(&j, "log", '[');
 	for (r = 0; r < s->nlog; r++) {
 		const struct kpm_log_record *rec = log_at(s, r);
@@ -623,6 +695,9 @@ static const char *const triage_help[] = {
 	"",
 	"  The last line sums up.  Decoders that need a module's debug info (nvme)",
 	"  report \"not applicable\" or \"failed\" until it is loaded (mod -s).",
+	"  A dump that makedumpfile filtered (--config, docs/filter.md) gets a",
+	"  \"dump:\" line naming its erase commands; what they erased (0x58 bytes)",
+	"  is reported as erased, never as data.",
 	"",
 	"    -j  one JSON document for bug trackers (docs/triage-json.md); no raw",
 	"        memory unless -x is given.",

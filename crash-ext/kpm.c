@@ -10,6 +10,7 @@
 #include "defs.h"
 #include "target.h"
 #include "kpm.h"
+#include "dumpfile.h"
 
 /* The target: crash's own readmem, symbol table and gdb's type info. */
 
@@ -302,6 +303,9 @@ static void cmd_kpm_decoder(void)
 	if (!d)
 		error(FATAL, "no kpm decoder named %s\n", pc->curcmd);
 	kpm_target_init(&t, &crash_ops, &cp);
+	/* a dump makedumpfile filtered: what it erased is reported as erased */
+	if (DUMPFILE() && pc->dumpfile)
+		kpm_target_set_eraseinfo(&t, kpm_dumpfile_eraseinfo(pc->dumpfile));
 	/* crash is built for one machine type: "X86_64", "ARM64" */
 	kpm_target_set_arch(&t, MACHINE_TYPE);
 	/*

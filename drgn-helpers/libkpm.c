@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "target.h"
 #include "kpm.h"
+#include "dumpfile.h"
 
 struct kpm_callbacks {
 	int (*read)(uint64_t addr, void *buf, size_t len);
@@ -24,6 +25,7 @@ struct kpm_callbacks {
 	int (*enum_value)(const char *name, long *value);
 	int (*symbol_at)(uint64_t addr, char *name, size_t len, uint64_t *off);
 	const char *arch;	/* the program's platform: "X86_64", "AARCH64" */
+	const char *dumpfile;	/* the dump's file (its erase info), or NULL */
 };
 
 #define CB(t) ((const struct kpm_callbacks *)(t)->priv)
@@ -102,6 +104,8 @@ static long run_on(const struct kpm_callbacks *cb, const struct kpm_decoder *d, 
 
 	kpm_target_init(&t, &cb_ops, (void *)cb);
 	kpm_target_set_arch(&t, cb->arch);
+	if (cb->dumpfile)
+		kpm_target_set_eraseinfo(&t, kpm_dumpfile_eraseinfo(cb->dumpfile));
 	ret = kpm_run(&t, fp, d, argc, argv);
 	if (ret < 0)
 		copy_err(&t, err, errlen);

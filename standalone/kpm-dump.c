@@ -643,6 +643,7 @@ int main(int argc, char **argv)
 	dwfl_getmodules(d.dwfl, index_module, &d, 0);
 
 	kpm_target_init(&t, &dump_ops, &d);
+	kpm_target_set_eraseinfo(&t, kpm_dumpfile_eraseinfo(vmcore));
 	{
 		const char *arch;
 

@@ -19,7 +19,8 @@ from typing import Dict, Iterator, Optional
 from drgn import Object, Program
 from drgn.helpers import ValidationError
 
-from ._core import Core, KpmError, UsageError, decoders, help_text, object_kinds, usage_text
+from ._core import (Core, KpmError, UsageError, decoders, help_text, object_kinds, set_dump_path,
+                    usage_text)
 
 __all__ = (
     "KpmError",
@@ -31,6 +32,7 @@ __all__ = (
     "objects",
     "run",
     "run_to",
+    "set_dump_path",
     "usage_text",
 )
 

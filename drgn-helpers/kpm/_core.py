@@ -11,6 +11,7 @@ drgn helpers and crash's kpm.so run the very same decoding code.
 import bisect
 import ctypes
 import os
+import sys
 
 import drgn
 
@@ -40,6 +41,7 @@ class _Callbacks(ctypes.Structure):
         ("enum_value", _ENUM_VALUE),
         ("symbol_at", _SYMBOL_AT),
         ("arch", ctypes.c_char_p),
+        ("dumpfile", ctypes.c_char_p),
     ]
 
 
@@ -62,6 +64,42 @@ def _linker_provided(name):
     if len(name) < 8 or not name.startswith("__"):
         return False
     return (name.startswith(("__start_", "__stop_", "__end_")) or name.endswith(("_start", "_end")))
+
+
+_dump_paths = {}
+
+
+def set_dump_path(prog: drgn.Program, path: str) -> None:
+    """Tell kpm which file @prog's dump was read from (drgn does not say):
+    a dump that makedumpfile filtered carries its erase commands there,
+    and kpm then reports what they erased as erased."""
+    _dump_paths[id(prog)] = path
+
+
+def _dump_path(prog):
+    """The dump's file: as set_dump_path() gave it, else drgn's -c/--core
+    argument when drgn's own command line runs us; None for a live kernel."""
+    if prog.flags & drgn.ProgramFlags.IS_LIVE:
+        return None
+    path = _dump_paths.get(id(prog))
+    if path is None:
+        try:
+            argv = open("/proc/self/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            argv = []
+        # drgn's own options come before the script; its arguments after
+        # (kmemleak has a -c of its own)
+        script = os.fsencode(sys.argv[0]) if sys.argv and sys.argv[0] else None
+        if script in argv:
+            argv = argv[:argv.index(script)]
+        for i, a in enumerate(argv):
+            if a in (b"-c", b"--core") and i + 1 < len(argv):
+                path = argv[i + 1].decode(errors="replace")
+            elif a.startswith(b"--core="):
+                path = a[7:].decode(errors="replace")
+            elif a.startswith(b"-c") and len(a) > 2 and not a.startswith(b"--"):
+                path = a[2:].decode(errors="replace")
+    return path.encode() if path else None
 
 
 def _libpath():
@@ -166,7 +204,7 @@ class Core:
         self._cb = _Callbacks(_READ(self._read), _SYMBOL(self._symbol),
                               _MEMBER(self._member), _TYPE_SIZE(self._type_size),
                               _ENUM_VALUE(self._enum_value), _SYMBOL_AT(self._symbol_at),
-                              self._arch_name().encode())
+                              self._arch_name().encode(), _dump_path(prog))
 
     def _arch_name(self):
         """The dump's architecture as drgn's platform names it ("X86_64",
