@@ -169,6 +169,7 @@ install: all man
 	install -m644 drgn-helpers/kpm/*.py $(DESTDIR)$(PYDIR)/kpm/
 	install -m644 $(KPM_LIB) $(DESTDIR)$(PYDIR)/kpm/libkpm.so
 	install -D -m755 drgn-helpers/kpm_drgn.py $(DESTDIR)$(SHAREDIR)/kpm_drgn.py
+	install -m644 filter/makedumpfile.conf $(DESTDIR)$(SHAREDIR)/makedumpfile.conf
 	ln -sf ../share/kpm/kpm_drgn.py $(DESTDIR)$(BINDIR)/kpm-drgn
 	install -D -m644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m644 docs/*.md $(DESTDIR)$(DOCDIR)/

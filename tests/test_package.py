@@ -112,7 +112,7 @@ def installed_layout(root):
               "/usr/lib/python3/dist-packages/kpm/__init__.py",
               "/usr/lib/python3/dist-packages/kpm/libkpm.so",
               "/usr/share/man/man1/kpm-dump.1.gz", "/usr/share/man/man1/kpm-drgn.1.gz",
-              "/usr/share/man/man7/kpm.7.gz"):
+              "/usr/share/man/man7/kpm.7.gz", "/usr/share/kpm/makedumpfile.conf"):
         assert f in files, f
     # help without a dump, and without /proc/kcore
     assert "commands:" in root.run("kpm-dump --help").stdout
@@ -192,7 +192,8 @@ def test_make_install_and_uninstall(tmp_path):
     want = ["usr/local/lib/crash/extensions/kpm.so", "usr/local/bin/kpm-dump", "usr/local/bin/kpm-drgn",
             f"usr/local/lib/python{ver}/dist-packages/kpm/__init__.py",
             f"usr/local/lib/python{ver}/dist-packages/kpm/libkpm.so",
-            "usr/local/share/kpm/kpm_drgn.py", "usr/local/share/doc/kpm/README.md",
+            "usr/local/share/kpm/kpm_drgn.py", "usr/local/share/kpm/makedumpfile.conf",
+            "usr/local/share/doc/kpm/README.md",
             "usr/local/share/man/man1/kpm-dump.1", "usr/local/share/man/man1/kpm-drgn.1",
             "usr/local/share/man/man7/kpm.7"]
     for f in want:
