@@ -127,6 +127,15 @@ void kpm_flag_names(uint64_t flags, const char *const *names, unsigned int n,
 long kpm_rbtree_walk(struct kpm_target *t, uint64_t root, long max,
 		     kpm_list_fn fn, void *arg);
 /*
+ * The same, for a caller that has read (most of) the tree's nodes already:
+ * src(src_arg, node, buf, size) fills @buf with the @size bytes of struct
+ * rb_node at @node and returns 0, or returns -1 and the walk reads them.
+ * The checks are the same: src hands over bytes, never a verdict.
+ */
+typedef int (*kpm_node_src)(void *src_arg, uint64_t node, void *buf, long size);
+long kpm_rbtree_walk_src(struct kpm_target *t, uint64_t root, long max,
+			 kpm_list_fn fn, void *arg, kpm_node_src src, void *src_arg);
+/*
  * Binary search: cmp(node) < 0 goes left, > 0 right, 0 found.  Returns 0
  * with *found the node (0 when absent), or -1 with t->err when a node
  * cannot be read or the tree is not one.

@@ -19,6 +19,7 @@
  * symbolizes the backtrace from the stack depot (stack_slabs in 6.1,
  * stack_pools in 6.12).
  */
+#define _GNU_SOURCE	/* qsort_r */
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
@@ -107,6 +108,9 @@ struct trace {
 	struct trace *next;	/* hash chain */
 };
 
+/* struct rb_node: __rb_parent_color, rb_right, rb_left */
+#define RB_BYTES	24
+
 struct kobj {
 	uint64_t addr;
 	uint64_t pointer, size, jiffies;
@@ -116,6 +120,7 @@ struct kobj {
 	char comm[24];
 	int ok;
 	char *err;		/* why it could not be read (malloc'd) */
+	unsigned char rb[RB_BYTES];	/* its struct rb_node, as read */
 };
 
 struct kml_ctx {
@@ -126,6 +131,7 @@ struct kml_ctx {
 	uint64_t sym_object_list, trees[3];
 	long tree_count[3];
 	char tree_err[3][KPM_ERRLEN];
+	long *byaddr;		/* indices of o[], by object address (NULL: no memory) */
 	uint64_t jiffies, hz;			/* 0: unknown */
 	uint64_t jiffies_min_age, jiffies_last_scan;
 	int have_scan;		/* jiffies_min_age and jiffies_last_scan were read */
@@ -247,6 +253,7 @@ static void kml_free(struct kml_ctx *x)
 	for (i = 0; x->o && i < x->n; i++)
 		free(x->o[i].err);
 	free(x->o);
+	free(x->byaddr);
 	free_traces(x);
 }
 
@@ -386,13 +393,47 @@ static void read_object(struct kml_ctx *x, unsigned char *buf, struct kobj *o)
 	clen = M(x, KO_COMM)->size < (long)sizeof(o->comm) ? M(x, KO_COMM)->size : (long)sizeof(o->comm) - 1;
 	memcpy(o->comm, buf + M(x, KO_COMM)->off, clen);
 	o->comm[clen] = 0;
+	if (M(x, KO_RB_NODE)->size <= RB_BYTES)
+		memcpy(o->rb, buf + M(x, KO_RB_NODE)->off, M(x, KO_RB_NODE)->size);
 	o->ok = 1;
+}
+
+/*
+ * The tree walk's nodes come from the objects the list walk read (sorted
+ * by address in x->byaddr): a million rb_nodes read again in key order
+ * would decompress the dump's pages again, in random order.  A node that
+ * is no object on the list is read from the dump.
+ */
+static int node_src(void *arg, uint64_t node, void *buf, long size)
+{
+	struct kml_ctx *x = arg;
+	uint64_t addr = node - M(x, KO_RB_NODE)->off;
+	long lo = 0, hi = x->n;
+
+	if (!x->byaddr || size != M(x, KO_RB_NODE)->size || size > RB_BYTES)
+		return -1;
+	while (lo < hi) {
+		long mid = lo + (hi - lo) / 2;
+		const struct kobj *o = &x->o[x->byaddr[mid]];
+
+		if (o->addr == addr) {
+			if (!o->ok)
+				return -1;
+			memcpy(buf, o->rb, size);
+			return 0;
+		}
+		if (o->addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
 }
 
 /* Trees: count nodes (in order; the walk is bounded and loop-checked). */
 static long count_tree(struct kml_ctx *x, uint64_t root, char *err)
 {
-	long n = kpm_rbtree_walk(x->t, root, MAX_OBJECTS, NULL, NULL);
+	long n = kpm_rbtree_walk_src(x->t, root, MAX_OBJECTS, NULL, NULL, node_src, x);
 
 	if (n < 0)
 		snprintf(err, KPM_ERRLEN, "%s", x->t->err);
@@ -1114,6 +1155,14 @@ static void json_summary(struct kml_ctx *x, struct kpm_json *j)
 	kpm_json_end(j, '}');
 }
 
+static int cmp_byaddr(const void *a, const void *b, void *ctx)
+{
+	const struct kobj *o = ((const struct kml_ctx *)ctx)->o;
+	uint64_t x = o[*(const long *)a].addr, y = o[*(const long *)b].addr;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Read every object and count the trees: 0, or -1 with t->err (x freed). */
 static int kml_decode(struct kml_ctx *x, struct kpm_target *t)
 {
@@ -1139,11 +1188,21 @@ static int kml_decode(struct kml_ctx *x, struct kpm_target *t)
 		return -1;
 	}
 	x->n = n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		x->o[i].addr = addrs[i];
-		read_object(x, buf, &x->o[i]);
-	}
 	free(addrs);
+	/*
+	 * Read the objects in address order: list order revisits the pages
+	 * the list walk left behind in an order no page cache keeps.
+	 */
+	x->byaddr = malloc((n ? n : 1) * sizeof(*x->byaddr));
+	if (x->byaddr) {
+		for (i = 0; i < n; i++)
+			x->byaddr[i] = i;
+		qsort_r(x->byaddr, n, sizeof(*x->byaddr), cmp_byaddr, x);
+	}
+	for (i = 0; i < n; i++)
+		read_object(x, buf, &x->o[x->byaddr ? x->byaddr[i] : i]);
 	free(buf);
 	for (k = 0; k < 3; k++)
 		x->tree_count[k] = x->trees[k] ? count_tree(x, x->trees[k], x->tree_err[k]) : 0;

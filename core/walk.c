@@ -164,6 +164,12 @@ struct rb_frame {
 long kpm_rbtree_walk(struct kpm_target *t, uint64_t root, long max,
 		     kpm_list_fn fn, void *arg)
 {
+	return kpm_rbtree_walk_src(t, root, max, fn, arg, NULL, NULL);
+}
+
+long kpm_rbtree_walk_src(struct kpm_target *t, uint64_t root, long max,
+			 kpm_list_fn fn, void *arg, kpm_node_src src, void *src_arg)
+{
 	struct kpm_member m[NR_RB + 1];
 	struct rb_frame stack[RB_MAX_DEPTH];
 	struct walk_err e = { "", 0 };
@@ -192,7 +198,8 @@ long kpm_rbtree_walk(struct kpm_target *t, uint64_t root, long max,
 				     root, cur, RB_MAX_DEPTH);
 				break;
 			}
-			if (kpm_read(t, cur, buf, nsize, "rb_node")) {
+			if ((!src || src(src_arg, cur, buf, nsize)) &&
+			    kpm_read(t, cur, buf, nsize, "rb_node")) {
 				werr(&e, "rbtree at %#" PRIx64 ": %s", root, why(t, w));
 				break;
 			}
