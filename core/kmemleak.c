@@ -132,6 +132,8 @@ struct kml_ctx {
 	long tree_count[3];
 	char tree_err[3][KPM_ERRLEN];
 	long *byaddr;		/* indices of o[], by object address (NULL: no memory) */
+	long ocap, npeeked;	/* o[] allocated, and read by the list walk (peek_object()) */
+	unsigned char *peekbuf;
 	uint64_t jiffies, hz;			/* 0: unknown */
 	uint64_t jiffies_min_age, jiffies_last_scan;
 	int have_scan;		/* jiffies_min_age and jiffies_last_scan were read */
@@ -333,14 +335,50 @@ static int walk_node(struct kpm_target *t, uint64_t node, void *arg)
 	return 0;
 }
 
-/* Every object on object_list (*out, malloc'd); a walk cut short says why in walk_err. */
-static long walk_list(struct kml_ctx *x, uint64_t **out)
+static void read_object(struct kml_ctx *x, unsigned char *buf, struct kobj *o);
+
+/*
+ * Read each object as the list walk reaches it (x->o[i], x->npeeked of
+ * them): its page is then in the block cache; by the time the walk's
+ * visits come, a million objects later, it is not.
+ */
+static void peek_object(struct kpm_target *t, uint64_t node, long i, void *arg)
+{
+	struct kml_ctx *x = arg;
+
+	(void)t;
+	if (x->npeeked != i || !x->peekbuf)
+		return;
+	if (i == x->ocap) {
+		long cap = x->ocap ? 2 * x->ocap : 65536;
+		struct kobj *o = realloc(x->o, cap * sizeof(*o));
+
+		if (!o)
+			return;
+		x->o = o;
+		x->ocap = cap;
+	}
+	memset(&x->o[i], 0, sizeof(x->o[i]));
+	x->o[i].addr = node - M(x, KO_OBJECT_LIST)->off;
+	read_object(x, x->peekbuf, &x->o[i]);
+	x->npeeked++;
+}
+
+/*
+ * Every object on object_list (*out, malloc'd); a walk cut short says why
+ * in walk_err.  With @peek, the objects are read on the way (peek_object()).
+ */
+static long walk_list(struct kml_ctx *x, uint64_t **out, int peek)
 {
 	struct walk w = { x, NULL, 0, 0 };
 
-	if (kpm_list_walk(x->t, x->sym_object_list, M(x, LH_NEXT)->off, M(x, LH_PREV)->off,
-			  MAX_OBJECTS, walk_node, &w) < 0)
+	if (peek)
+		x->peekbuf = malloc(x->sz_object);
+	if (kpm_list_walk_peek(x->t, x->sym_object_list, M(x, LH_NEXT)->off, M(x, LH_PREV)->off,
+			       MAX_OBJECTS, walk_node, &w, peek ? peek_object : NULL, x) < 0)
 		snprintf(x->walk_err, sizeof(x->walk_err), "%s", x->t->err);
+	free(x->peekbuf);
+	x->peekbuf = NULL;
 	if (!w.addrs)
 		w.addrs = malloc(sizeof(*w.addrs));
 	if (!w.addrs) {
@@ -359,7 +397,7 @@ static long kml_objects(struct kpm_target *t, uint64_t parent, uint64_t *objs, l
 
 	if (kml_init(&x, t))
 		return -1;
-	n = walk_list(&x, &addrs);
+	n = walk_list(&x, &addrs, 0);
 	if (n >= 0) {
 		for (i = 0; i < n && i < max; i++)
 			objs[i] = addrs[i];
@@ -1169,41 +1207,59 @@ static int kml_decode(struct kml_ctx *x, struct kpm_target *t)
 	uint64_t *addrs;
 	unsigned char *buf;
 	long i, n;
-	int k;
+	int k, peeked;
 
 	if (kml_init(x, t))
 		return -1;
-	n = walk_list(x, &addrs);
+	n = walk_list(x, &addrs, 1);
 	if (n < 0) {
 		kml_free(x);
 		return -1;
 	}
-	x->o = calloc(n ? n : 1, sizeof(*x->o));
-	buf = malloc(x->sz_object);
-	if (!x->o || !buf) {
-		kpm_errf(t, "out of memory");
-		free(addrs);
-		free(buf);
-		kml_free(x);
-		return -1;
+	/* the walk's visits are the first n nodes its first pass reached */
+	peeked = x->npeeked >= n;
+	for (i = 0; peeked && i < n; i++)
+		peeked = x->o[i].addr == addrs[i];
+	/* a cycle's second time round, or all of it when the peek fell short */
+	for (i = peeked ? n : 0; i < x->npeeked; i++) {
+		free(x->o[i].err);
+		memset(&x->o[i], 0, sizeof(x->o[i]));
 	}
-	x->n = n;
-	for (i = 0; i < n; i++)
-		x->o[i].addr = addrs[i];
+	if (!peeked || !x->o) {
+		free(x->o);
+		x->o = calloc(n ? n : 1, sizeof(*x->o));
+		if (!x->o) {
+			kpm_errf(t, "out of memory");
+			free(addrs);
+			kml_free(x);
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			x->o[i].addr = addrs[i];
+	}
 	free(addrs);
-	/*
-	 * Read the objects in address order: list order revisits the pages
-	 * the list walk left behind in an order no page cache keeps.
-	 */
+	x->n = n;
 	x->byaddr = malloc((n ? n : 1) * sizeof(*x->byaddr));
 	if (x->byaddr) {
 		for (i = 0; i < n; i++)
 			x->byaddr[i] = i;
 		qsort_r(x->byaddr, n, sizeof(*x->byaddr), cmp_byaddr, x);
 	}
-	for (i = 0; i < n; i++)
-		read_object(x, buf, &x->o[x->byaddr ? x->byaddr[i] : i]);
-	free(buf);
+	if (!peeked) {
+		/*
+		 * Read the objects in address order: list order revisits the
+		 * pages the list walk left behind in an order no cache keeps.
+		 */
+		buf = malloc(x->sz_object);
+		if (!buf) {
+			kpm_errf(t, "out of memory");
+			kml_free(x);
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			read_object(x, buf, &x->o[x->byaddr ? x->byaddr[i] : i]);
+		free(buf);
+	}
 	for (k = 0; k < 3; k++)
 		x->tree_count[k] = x->trees[k] ? count_tree(x, x->trees[k], x->tree_err[k]) : 0;
 	detect_percpu_fold(x);

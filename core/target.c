@@ -427,6 +427,12 @@ static int list_next(struct kpm_target *t, uint64_t node, long next_off, long pr
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev_off,
 		   long max, kpm_list_fn fn, void *arg)
 {
+	return kpm_list_walk_peek(t, head, next_off, prev_off, max, fn, arg, NULL, NULL);
+}
+
+long kpm_list_walk_peek(struct kpm_target *t, uint64_t head, long next_off, long prev_off,
+			long max, kpm_list_fn fn, void *arg, kpm_list_peek peek, void *peek_arg)
+{
 	uint64_t first, node, tortoise, hare, *seen = NULL;
 	long n = 0, power = 1, lam = 0, mu = 0, i, distinct, nseen = 0, cap = 0;
 	int record = fn != NULL;
@@ -467,6 +473,8 @@ long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off, long prev
 		}
 		if (record)
 			seen[nseen++] = node;
+		if (peek)
+			peek(t, node, n, peek_arg);
 		n++;
 		if (list_next(t, node, next_off, prev_off, &node)) {
 			broken = 1;

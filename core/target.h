@@ -199,6 +199,17 @@ long kpm_ptr_size(struct kpm_target *t);
 typedef int (*kpm_list_fn)(struct kpm_target *t, uint64_t node, void *arg);
 long kpm_list_walk(struct kpm_target *t, uint64_t head, long next_off,
 		   long prev_off, long max, kpm_list_fn fn, void *arg);
+/*
+ * The same, and peek(t, node, i, peek_arg) sees each node as the first
+ * pass reaches it, the i-th in walk order, while its memory is still in
+ * the block cache (a long list does not fit there by the time fn runs).
+ * peek may see nodes that fn will not (a cycle's, once around): fn's
+ * visits are the walk's result, peek's a read-ahead for them.
+ */
+typedef void (*kpm_list_peek)(struct kpm_target *t, uint64_t node, long i, void *peek_arg);
+long kpm_list_walk_peek(struct kpm_target *t, uint64_t head, long next_off,
+			long prev_off, long max, kpm_list_fn fn, void *arg,
+			kpm_list_peek peek, void *peek_arg);
 
 /* JSON output helpers (keys are the kernel's own member names). */
 #define KPM_JSON_DEPTH 32
