@@ -669,6 +669,12 @@ int main(int argc, char **argv)
 
 	argv += optind;
 	argc -= optind;
+	/*
+	 * A report of a million objects is a gigabyte: written a st_blksize
+	 * (4 KiB) buffer at a time, that is 300,000 write()s.
+	 */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 18);
 	ret = kpm_run(&t, stdout, dec, argc, argv);
 	fflush(stdout);
 	if (ret == -2) {
