@@ -346,7 +346,6 @@ static void peek_object(struct kpm_target *t, uint64_t node, long i, void *arg)
 {
 	struct kml_ctx *x = arg;
 
-	(void)t;
 	if (x->npeeked != i || !x->peekbuf)
 		return;
 	if (i == x->ocap) {
@@ -849,18 +848,17 @@ static void print_object(struct kml_ctx *x, FILE *fp, struct kobj *o, unsigned i
 	fprintf(fp, "\n  kmemleak_object %" PRIx64 " %s flags %s count %d min_count %d\n",
 		o->addr, kind(o), fl, o->count, o->min_count);
 	cs = csum_state(x, o, &csum, &erased);
-	if (cs == CSUM_NA || cs == CSUM_UNREADABLE)
+	if (cs == CSUM_NA || cs == CSUM_UNREADABLE) {
 		fprintf(fp, "  checksum 0x%08x (recomputed: %s)\n", o->checksum,
 			cs == CSUM_NA ? "not applicable" : "contents not in dump");
-	else if (erased)
-		fprintf(fp, "  checksum 0x%08x recomputed 0x%08x%s: %s (over %zu bytes erased by the dump's filter)\n",
-			o->checksum, csum,
-			o->flags & OBJECT_PERCPU ? (x->percpu_chained ? " (chained over cpus)" : " (xor over cpus)") : "",
-			csum_text(cs), erased);
-	else
-		fprintf(fp, "  checksum 0x%08x recomputed 0x%08x%s: %s\n", o->checksum, csum,
+	} else {
+		fprintf(fp, "  checksum 0x%08x recomputed 0x%08x%s: %s", o->checksum, csum,
 			o->flags & OBJECT_PERCPU ? (x->percpu_chained ? " (chained over cpus)" : " (xor over cpus)") : "",
 			csum_text(cs));
+		if (erased)
+			fprintf(fp, " (over %zu bytes erased by the dump's filter)", erased);
+		fputc('\n', fp);
+	}
 	if (flags & KPM_KML_HEX && o->flags & OBJECT_ALLOCATED && !(o->flags & OBJECT_PHYS)) {
 		hlen = o->size < HEX_BYTES ? o->size : HEX_BYTES;
 		if (o->flags & OBJECT_PERCPU) {

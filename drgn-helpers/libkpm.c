@@ -95,21 +95,27 @@ static const struct kpm_decoder *find_decoder(int argc, char *const *argv, char 
 	return d;
 }
 
-/* Run decoder @d on a target of @cb's, writing to @fp. */
-static long run_on(const struct kpm_callbacks *cb, const struct kpm_decoder *d, FILE *fp,
-		   int argc, char *const *argv, char *err, size_t errlen)
+/* A target of @cb's for one command (kpm_target_done() after). */
+static void target_of(struct kpm_target *t, const struct kpm_callbacks *cb)
 {
-	struct kpm_target t;
-	long ret;
+	kpm_target_init(t, &cb_ops, (void *)cb);
+	kpm_target_set_arch(t, cb->arch);
+}
 
-	kpm_target_init(&t, &cb_ops, (void *)cb);
-	kpm_target_set_arch(&t, cb->arch);
+/* ... for a report: a filtered dump's erase info is said to be erased */
+static void report_target_of(struct kpm_target *t, const struct kpm_callbacks *cb)
+{
+	target_of(t, cb);
 	if (cb->dumpfile)
-		kpm_target_set_eraseinfo(&t, kpm_dumpfile_eraseinfo(cb->dumpfile));
-	ret = kpm_run(&t, fp, d, argc, argv);
+		kpm_target_set_eraseinfo(t, kpm_dumpfile_eraseinfo(cb->dumpfile));
+}
+
+/* The report's result, with its error copied out when it failed. */
+static long report_done(struct kpm_target *t, long ret, char *err, size_t errlen)
+{
 	if (ret < 0)
-		copy_err(&t, err, errlen);
-	kpm_target_done(&t);
+		copy_err(t, err, errlen);
+	kpm_target_done(t);
 	return ret;
 }
 
@@ -121,21 +127,14 @@ long kpm_run_str(const struct kpm_callbacks *cb, int argc, char *const *argv, ch
 		 char *err, size_t errlen)
 {
 	const struct kpm_decoder *d = find_decoder(argc, argv, err, errlen);
+	struct kpm_target t;
 	size_t len;
-	FILE *mem;
-	long ret;
 
 	*out = NULL;
 	if (!d)
 		return -2;
-	mem = open_memstream(out, &len);
-	if (!mem) {
-		snprintf(err, errlen, "open_memstream: out of memory");
-		return -1;
-	}
-	ret = run_on(cb, d, mem, argc, argv, err, errlen);
-	fclose(mem);
-	return ret;
+	report_target_of(&t, cb);
+	return report_done(&t, kpm_run_mem(&t, d, argc, argv, out, &len), err, errlen);
 }
 
 /*
@@ -148,6 +147,7 @@ long kpm_run_fd(const struct kpm_callbacks *cb, int argc, char *const *argv, int
 		char *err, size_t errlen)
 {
 	const struct kpm_decoder *d = find_decoder(argc, argv, err, errlen);
+	struct kpm_target t;
 	int dfd;
 	FILE *fp;
 	long ret;
@@ -162,7 +162,8 @@ long kpm_run_fd(const struct kpm_callbacks *cb, int argc, char *const *argv, int
 			close(dfd);
 		return -1;
 	}
-	ret = run_on(cb, d, fp, argc, argv, err, errlen);
+	report_target_of(&t, cb);
+	ret = report_done(&t, kpm_run(&t, fp, d, argc, argv), err, errlen);
 	if (fclose(fp) && ret >= 0) {
 		snprintf(err, errlen, "write: %s", strerror(errno));
 		ret = -1;
@@ -249,8 +250,7 @@ long kpm_objects_cb(const struct kpm_callbacks *cb, const char *name, const char
 		snprintf(err, errlen, "%s has no objects of kind %s", name, kind);
 		return -1;
 	}
-	kpm_target_init(&t, &cb_ops, (void *)cb);
-	kpm_target_set_arch(&t, cb->arch);
+	target_of(&t, cb);
 	n = o->fn(&t, parent, out, max);
 	copy_err(&t, err, errlen);
 	kpm_target_done(&t);
