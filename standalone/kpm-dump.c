@@ -3,10 +3,13 @@
  * kpm-dump: kpm's decoders without crash or drgn.
  *
  *   kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... COMMAND [OPTIONS]
+ *   kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... -i FILE
  *   kpm-dump help [COMMAND]
  *
  * COMMAND is any decoder of the core's registry (triage, nvmeq, kmemleak,
- * ...), with the options, help and errors the registry gives it.
+ * ...), with the options, help and errors the registry gives it.  -i
+ * runs the commands of FILE ("-": standard input), one per line, as
+ * crash -i does, on one opening of the dump and its debug info.
  *
  * The third front end on the decoder core: memory through libkdumpfile
  * (its own Linux address translation from VMCOREINFO), types from DWARF
@@ -522,9 +525,76 @@ static void usage(FILE *fp)
 	const struct kpm_decoder *const *d;
 
 	fprintf(fp, "usage: kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... COMMAND [OPTIONS]\n"
-		    "       kpm-dump help [COMMAND]\n\ncommands:\n");
+		    "       kpm-dump -c VMCORE -s VMLINUX [-m MODULE.ko]... -i FILE\n"
+		    "       kpm-dump help [COMMAND]\n\n"
+		    "  -i FILE  run FILE's commands (- for standard input), one per line;\n"
+		    "           each is echoed as \"kpm-dump> COMMAND\" before its output,\n"
+		    "           and the exit status is the worst of theirs\n\ncommands:\n");
 	for (d = kpm_decoders(); *d; d++)
 		fprintf(fp, "  %-10s %s\n", (*d)->name, (*d)->summary);
+}
+
+/* one command: 0, 1 (it failed) or 2 (usage) */
+static int run_one(struct kpm_target *t, const struct kpm_decoder *dec, int argc, char **argv)
+{
+	long ret = kpm_run(t, stdout, dec, argc, argv);
+
+	fflush(stdout);
+	if (ret == -2) {
+		fprintf(stderr, "%s: %s\n", dec->name, t->err);
+		kpm_usage(stderr, dec, "kpm-dump ... ");
+		return 2;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "%s: %s\n", dec->name, t->err);
+		return 1;
+	}
+	return 0;
+}
+
+#define MAX_BATCH_ARGS	64
+
+/*
+ * -i FILE: a command per line, blank lines and "#" comments skipped,
+ * words split at blanks.  The worst exit status of them all.
+ */
+static int run_batch(struct kpm_target *t, FILE *in)
+{
+	char *line = NULL, *argv[MAX_BATCH_ARGS + 1], *save, *w;
+	size_t cap = 0;
+	ssize_t len;
+	int worst = 0, argc, ret, i;
+
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		const struct kpm_decoder *dec;
+
+		if (len && line[len - 1] == '\n')
+			line[--len] = 0;
+		for (argc = 0, w = strtok_r(line, " \t", &save); w && argc < MAX_BATCH_ARGS;
+		     w = strtok_r(NULL, " \t", &save))
+			argv[argc++] = w;
+		if (!argc || argv[0][0] == '#')
+			continue;
+		argv[argc] = NULL;
+		printf("kpm-dump>");
+		for (i = 0; i < argc; i++)
+			printf(" %s", argv[i]);
+		printf("\n");
+		fflush(stdout);
+		if (w) {
+			fprintf(stderr, "kpm-dump: %s: more than %d words\n", argv[0], MAX_BATCH_ARGS);
+			ret = 2;
+		} else if (!(dec = kpm_decoder(argv[0]))) {
+			fprintf(stderr, "kpm-dump: no command %s\n", argv[0]);
+			ret = 2;
+		} else {
+			ret = run_one(t, dec, argc, argv);
+		}
+		if (ret > worst)
+			worst = ret;
+	}
+	free(line);
+	return worst;
 }
 
 /* kpm-dump help [COMMAND]: no dump needed */
@@ -550,8 +620,9 @@ int main(int argc, char **argv)
 {
 	static struct dump d;
 	struct kpm_target t;
-	const struct kpm_decoder *dec;
+	const struct kpm_decoder *dec = NULL;
 	const char *vmcore = NULL, *vmlinux = NULL;
+	FILE *batch = NULL;
 	char errbuf[KPM_ERRLEN];
 	FILE *record = NULL;
 	char *line = NULL;
@@ -563,9 +634,16 @@ int main(int argc, char **argv)
 	if (argc > 1 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 			 !strcmp(argv[1], "-h")))
 		return help(argc - 1, argv + 1);
-	while ((c = getopt(argc, argv, "+c:s:m:h")) != -1) {
+	while ((c = getopt(argc, argv, "+c:s:m:i:h")) != -1) {
 		switch (c) {
 		case 'c': vmcore = optarg; break;
+		case 'i':
+			batch = strcmp(optarg, "-") ? fopen(optarg, "r") : stdin;
+			if (!batch) {
+				fprintf(stderr, "kpm-dump: %s: %s\n", optarg, strerror(errno));
+				return 1;
+			}
+			break;
 		case 's': vmlinux = optarg; break;
 		case 'm':
 			mods = realloc(mods, (nmods + 1) * sizeof(*mods));
@@ -581,12 +659,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc && !strcmp(argv[optind], "help"))
 		return help(argc - optind, argv + optind);
-	if (!vmcore || !vmlinux || optind >= argc) {
+	if (!vmcore || !vmlinux || (optind >= argc) == !batch) {
 		usage(stderr);
 		return 2;
 	}
-	dec = kpm_decoder(argv[optind]);
-	if (!dec) {
+	if (!batch && !(dec = kpm_decoder(argv[optind]))) {
 		fprintf(stderr, "kpm-dump: no command %s\n", argv[optind]);
 		usage(stderr);
 		return 2;
@@ -675,18 +752,7 @@ int main(int argc, char **argv)
 	 */
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 18);
-	ret = kpm_run(&t, stdout, dec, argc, argv);
-	fflush(stdout);
-	if (ret == -2) {
-		fprintf(stderr, "%s: %s\n", dec->name, t.err);
-		kpm_usage(stderr, dec, "kpm-dump ... ");
-		ret = 2;
-	} else if (ret < 0) {
-		fprintf(stderr, "%s: %s\n", dec->name, t.err);
-		ret = 1;
-	} else {
-		ret = 0;
-	}
+	ret = batch ? run_batch(&t, batch) : run_one(&t, dec, argc, argv);
 	if (record) {
 		kpm_record_end(&t);
 		fclose(record);

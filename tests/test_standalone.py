@@ -74,3 +74,30 @@ def test_truncated_dumps(nvme):
             assert "NVME DIAGNOSIS" in out
         else:
             assert re.fullmatch(r"(kpm-dump|nvmeq): [^\n]+\n", err.splitlines(True)[-1]), err
+
+
+def test_batch_i(nvme, tmp_path):
+    """-i FILE: every line a command on one opening of the dump, each
+    echoed, output as crash prints the same commands, the worst exit
+    status of them all, and a bad line does not stop the rest."""
+    cmds = ["nvmeq -c -s", "# a comment", "", "bogus", "nvmeq -Z", "nvmeq -j"]
+    f = tmp_path / "cmds"
+    f.write_text("\n".join(cmds) + "\n")
+    rc, out, err = kpm_dump(nvme, "-i", str(f))
+    assert rc == 2, err
+    assert "kpm-dump: no command bogus" in err and "nvmeq: invalid option -Z" in err
+    sections = re.split(r"^kpm-dump> (.*)\n", out, flags=re.M)
+    assert sections[0] == ""
+    got = dict(zip(sections[1::2], sections[2::2]))
+    assert list(got) == ["nvmeq -c -s", "bogus", "nvmeq -Z", "nvmeq -j"]
+    assert got["bogus"] == got["nvmeq -Z"] == ""
+    want = nvme.crash_sections(["nvmeq -c -s", "nvmeq -j"])
+    assert same_as_crash(got["nvmeq -c -s"], want[0]) and same_as_crash(got["nvmeq -j"], want[1])
+
+    f.write_text("nvmeq -j\n")
+    rc, out, err = kpm_dump(nvme, "-i", str(f))
+    assert rc == 0 and not err, err
+    rc, _, err = kpm_dump(nvme, "-i", str(f), "nvmeq")
+    assert rc == 2 and err.startswith("usage: kpm-dump"), err
+    rc, _, err = kpm_dump(nvme, "-i", str(tmp_path / "none"))
+    assert rc == 1 and err == f"kpm-dump: {tmp_path / 'none'}: No such file or directory\n", err
