@@ -720,7 +720,6 @@ int main(int argc, char **argv)
 	dwfl_getmodules(d.dwfl, index_module, &d, 0);
 
 	kpm_target_init(&t, &dump_ops, &d);
-	kpm_target_set_eraseinfo(&t, kpm_dumpfile_eraseinfo(vmcore));
 	{
 		const char *arch;
 
@@ -743,6 +742,8 @@ int main(int argc, char **argv)
 		/* what the core cached (the module list) is read again, recorded */
 		kpm_target_done(&t);
 	}
+	/* after the recording's kpm_target_done(), which frees it */
+	kpm_target_set_eraseinfo(&t, kpm_dumpfile_eraseinfo(vmcore));
 
 	argv += optind;
 	argc -= optind;

@@ -46,6 +46,19 @@ def test_fuzz_dumps_short(base):
         assert all(f" {fe} " in line + " " for fe in ("kpm-dump", "drgn", "crash")), line
 
 
+@pytest.mark.skipif("6.1" not in BASES, reason="the filtered fixture is a 6.1 one")
+def test_fuzz_dumps_eraseinfo():
+    """Three copies of the filtered fixture's second dump whose erase info
+    (which kpm parses itself: core/dumpfile.c) is mutated, every front end."""
+    name = "6.1-kmemleak-filtered/vmcore.filtered"
+    rc, out, err = fuzz(["--count", "3", "--seed", SEED, "--kinds", "eraseinfo", "--no-baseline", name])
+    assert rc == 0 and "failures: 0" in out, out[-4000:] + err[-4000:]
+    lines = [line for line in out.splitlines() if line.startswith(name + " ")]
+    assert len(lines) == 3, out
+    for line in lines:
+        assert all(f" {fe} " in line + " " for fe in ("kpm-dump", "drgn", "crash")), line
+
+
 def recipes():
     found = []
     for path in sorted(glob.glob(os.path.join(CORPUS, "*.json"))):
