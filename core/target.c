@@ -197,8 +197,21 @@ uint64_t kpm_field(const void *obj, const struct kpm_member *m)
 struct kpm_cache {
 	int off;				/* KPM_CACHE=0 */
 	uint64_t tag[CACHE_SLOTS];		/* block address | 1; 0: empty */
-	unsigned char data[CACHE_SLOTS][KPM_BLOCK];
+	/*
+	 * a slot's data is read only after its tag is set: not zeroed, so
+	 * that a short decode (a fuzzer's execution, a small dump) touches
+	 * only the pages of the blocks it reads, not 4 MiB
+	 */
+	unsigned char (*data)[KPM_BLOCK];
 };
+
+/*
+ * The data of the last cache freed, for the next target's: a front end
+ * that makes a target per command (kpm-fuzz: three per execution) would
+ * otherwise map, fault in and unmap 4 MiB each time.  Swapped atomically:
+ * drgn's ctypes calls may come from more than one thread.
+ */
+static void *spare_data;
 
 static struct kpm_cache *cache_get(struct kpm_target *t)
 {
@@ -206,8 +219,18 @@ static struct kpm_cache *cache_get(struct kpm_target *t)
 
 	if (!t->cache) {
 		t->cache = calloc(1, sizeof(*t->cache));
+		if (!t->cache)
+			return NULL;
+		t->cache->data = __atomic_exchange_n(&spare_data, NULL, __ATOMIC_ACQ_REL);
+		if (!t->cache->data)
+			t->cache->data = malloc(CACHE_SLOTS * sizeof(*t->cache->data));
+		if (!t->cache->data) {
+			free(t->cache);
+			t->cache = NULL;
+			return NULL;
+		}
 		e = getenv("KPM_CACHE");
-		if (t->cache && e && !strcmp(e, "0"))
+		if (e && !strcmp(e, "0"))
 			t->cache->off = 1;
 	}
 	return t->cache;
@@ -215,6 +238,8 @@ static struct kpm_cache *cache_get(struct kpm_target *t)
 
 void kpm_cache_free(struct kpm_target *t)
 {
+	if (t->cache)
+		free(__atomic_exchange_n(&spare_data, t->cache->data, __ATOMIC_ACQ_REL));
 	free(t->cache);
 	t->cache = NULL;
 }
