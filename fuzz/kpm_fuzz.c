@@ -44,16 +44,15 @@
  * a -timeout.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "kpm.h"
 #include "snapshot.h"
 #include "dumpfile.h"
-#include <sys/mman.h>
-#include <unistd.h>
 
 #define MAX_ARGS	16
 
@@ -75,7 +74,11 @@ static unsigned char *dump_orig;
 static size_t dump_size, nregions;
 static struct { size_t off, len; } regions[MAX_REGIONS];
 
-static void die(const char *msg);
+static void die(const char *msg)
+{
+	fprintf(stderr, "kpm-fuzz: %s\n", msg);
+	exit(2);
+}
 
 static void load_dump(const char *path, const char *spec)
 {
@@ -106,12 +109,6 @@ static void load_dump(const char *path, const char *spec)
 	}
 	if (!nregions)
 		die("KPM_FUZZ_REGIONS names no part of the file");
-}
-
-static void die(const char *msg)
-{
-	fprintf(stderr, "kpm-fuzz: %s\n", msg);
-	exit(2);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

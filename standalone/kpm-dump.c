@@ -570,8 +570,8 @@ static int run_batch(struct kpm_target *t, FILE *in)
 
 		if (len && line[len - 1] == '\n')
 			line[--len] = 0;
-		for (argc = 0, w = strtok_r(line, " \t", &save); w && argc < MAX_BATCH_ARGS;
-		     w = strtok_r(NULL, " \t", &save))
+		for (argc = 0, w = strtok_r(line, " \t\r", &save); w && argc < MAX_BATCH_ARGS;
+		     w = strtok_r(NULL, " \t\r", &save))
 			argv[argc++] = w;
 		if (!argc || argv[0][0] == '#')
 			continue;
