@@ -6,7 +6,7 @@ command of the same name (kpm.so) and of kpm-dump:
 
   drgn -c vmcore -s vmlinux [-s module.ko ...] kpm_drgn.py COMMAND [OPTIONS]
   drgn kpm_drgn.py COMMAND [OPTIONS]               # the running system
-  kpm_drgn.py [-c vmcore] [-s FILE]... COMMAND [OPTIONS]   # runs drgn itself
+  kpm_drgn.py [-c vmcore] [-s FILE]... COMMAND [OPTIONS]   # drgn as a library
   kpm_drgn.py help [COMMAND]                       # no dump, no /proc/kcore
 
 COMMAND: triage (the first thing to run on a bug report's vmcore), nvmeq,
@@ -90,6 +90,60 @@ def open_probe(core_file):
     return None
 
 
+def load_program(drgn_args, core_file):
+    """What drgn's command line does before it runs a script on a dump,
+    with drgn's options: open the dump, load the debug info (a missing
+    piece is a warning).  Done here because drgn's load_debug_info()
+    fails (drgn 0.0.22: a bare MemoryError) when module files are given
+    and the dump's module list cannot be read, and drgn's command line
+    prints that as a traceback: then vmlinux is loaded alone, with a
+    one-line warning, and the decoders say what they cannot read."""
+    import drgn
+    me = os.path.basename(sys.argv[0])
+    paths, default, quiet = [], {"default": True, "main": True}, False
+    i = 0
+    while i < len(drgn_args):
+        a = drgn_args[i]
+        if a in ("-s", "--symbols"):
+            paths.append(drgn_args[i + 1])
+        elif a == "--main-symbols":
+            default = {"main": True}
+        elif a == "--no-default-symbols":
+            default = {}
+        elif a in ("-q", "--quiet"):
+            quiet = True
+        i += 2 if DRGN_OPTIONS[a] else 1
+
+    def load(files):
+        prog = drgn.Program()
+        prog.set_core_dump(core_file)
+        try:
+            prog.load_debug_info(files, **default)
+        except drgn.MissingDebugInfoError as e:
+            if not quiet:
+                print(f"warning: {e}", file=sys.stderr)
+        return prog
+
+    try:
+        return load(paths)
+    except Exception as e:
+        modules = [p for p in paths if p.endswith(".ko")]
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if not modules:
+            print(f"{me}: {core_file}: drgn cannot load the debug info: {why}", file=sys.stderr)
+            sys.exit(1)
+    try:
+        prog = load([p for p in paths if p not in modules])
+    except Exception as e2:
+        why2 = str(e2).splitlines()[0] if str(e2) else type(e2).__name__
+        print(f"{me}: {core_file}: drgn cannot load the debug info: {why2}", file=sys.stderr)
+        sys.exit(1)
+    print(f"{me}: {core_file}: warning: drgn cannot load the debug info of "
+          f"{', '.join(os.path.basename(m) for m in modules)} ({why}; drgn 0.0.22 says this "
+          f"when the dump's module list cannot be read): vmlinux alone", file=sys.stderr)
+    return prog
+
+
 def wants_help(argv):
     me = os.path.splitext(os.path.basename(sys.argv[0]))[0]
     if me in decoders():
@@ -129,6 +183,8 @@ if __name__ == "__main__":
                 print(f"{os.path.basename(sys.argv[0])}: {core_file}: drgn cannot open it: {why}",
                       file=sys.stderr)
                 sys.exit(1)
+            # a dump: drgn's command line, in this process (load_program)
+            sys.exit(main(load_program(drgn_args, core_file), rest))
     try:
         os.execvp("drgn", ["drgn", *drgn_args, sys.argv[0], *rest])
     except OSError as e:
