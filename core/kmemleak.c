@@ -349,7 +349,7 @@ static void peek_object(struct kpm_target *t, uint64_t node, long i, void *arg)
 	if (x->npeeked != i || !x->peekbuf)
 		return;
 	if (i == x->ocap) {
-		long cap = x->ocap ? 2 * x->ocap : 65536;
+		long cap = x->ocap ? 2 * x->ocap : 256;
 		struct kobj *o = realloc(x->o, cap * sizeof(*o));
 
 		if (!o)
