@@ -61,6 +61,8 @@ struct dump {
 	struct sym *syms;	/* by address */
 	size_t nsyms, cap;
 	struct sym *byname;	/* the same, by name */
+	const char *vmcore;
+	int fd, cut;		/* cut: read, never mapped (main()) */
 };
 
 static unsigned int hash(const char *s)
@@ -558,12 +560,74 @@ static int run_one(struct kpm_target *t, const struct kpm_decoder *dec, int argc
  * -i FILE: a command per line, blank lines and "#" comments skipped,
  * words split at blanks.  The worst exit status of them all.
  */
+/*
+ * Open the dump in libkdumpfile: d->kd, or NULL with the error in @err.
+ * A file cut short is read, never mapped: libkdumpfile maps whole chunks,
+ * and reading mapped data past the end of the file's last page (the page
+ * the cut went through) is SIGBUS.
+ */
+static kdump_ctx_t *dump_open(struct dump *d, const char **err)
+{
+	kdump_ctx_t *kd;
+	int fd = open(d->vmcore, O_RDONLY);
+
+	kd = fd < 0 ? NULL : kdump_new();
+	if (!kd) {
+		*err = fd < 0 ? strerror(errno) : "out of memory";
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (d->cut)
+		kdump_set_number_attr(kd, KDUMP_ATTR_FILE_MMAP_POLICY, KDUMP_MMAP_NEVER);
+	if (kdump_open_fd(kd, fd) != KDUMP_OK ||
+	    kdump_set_string_attr(kd, KDUMP_ATTR_OSTYPE, "linux") != KDUMP_OK) {
+		static char buf[KPM_ERRLEN];
+
+		snprintf(buf, sizeof(buf), "%s", kdump_get_err(kd));
+		*err = buf;
+		kdump_free(kd);
+		close(fd);
+		return NULL;
+	}
+	d->fd = fd;
+	return kd;
+}
+
+/*
+ * Each command of a batch after the first reads the dump through a new
+ * libkdumpfile context, as it would in a kpm-dump of its own.
+ * libkdumpfile 0.5.1 to 0.5.4 (bookworm's and trixie's) write a page into
+ * NULL when a read reuses a ghost entry of their page cache, which exists
+ * only after the cache was full (fixed upstream after 0.5.4: e63dab4
+ * "cache: Get data buffer before adjusting ghost partition size"); the
+ * page reads of a whole batch over a dump with pages left out reached it
+ * (fuzz/dumps seed 1000, 6.12 arm64 dumps: SIGSEGV in the second
+ * command) where each command alone did not.  Making the cache empty
+ * again in place is not an option: libaddrxlat keeps pointers into it.
+ */
+static int dump_reopen(struct dump *d)
+{
+	const char *err;
+	int old = d->fd;
+	kdump_ctx_t *kd = dump_open(d, &err);
+
+	if (!kd) {
+		fprintf(stderr, "kpm-dump: %s: %s\n", d->vmcore, err);
+		return -1;
+	}
+	kdump_free(d->kd);
+	close(old);
+	d->kd = kd;
+	return 0;
+}
+
 static int run_batch(struct kpm_target *t, FILE *in)
 {
 	char *line = NULL, *argv[MAX_BATCH_ARGS + 1], *save, *w;
 	size_t cap = 0;
 	ssize_t len;
-	int worst = 0, argc, ret, i;
+	int worst = 0, ran = 0, argc, ret, i;
 
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		const struct kpm_decoder *dec;
@@ -587,6 +651,8 @@ static int run_batch(struct kpm_target *t, FILE *in)
 		} else if (!(dec = kpm_decoder(argv[0]))) {
 			fprintf(stderr, "kpm-dump: no command %s\n", argv[0]);
 			ret = 2;
+		} else if (ran++ && dump_reopen(D(t))) {
+			ret = 1;
 		} else {
 			ret = run_one(t, dec, argc, argv);
 		}
@@ -627,7 +693,8 @@ int main(int argc, char **argv)
 	FILE *record = NULL;
 	char *line = NULL;
 	const char **mods = NULL;
-	int nmods = 0, c, fd, i, cut = 0;
+	int nmods = 0, c, i, cut = 0;
+	const char *err;
 	long ret;
 	uint64_t kaslr = 0;
 
@@ -682,19 +749,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kpm-dump: %s: %s\n", vmcore, errbuf);
 		return 1;
 	}
-	fd = open(vmcore, O_RDONLY);
-	d.kd = kdump_new();
-	/*
-	 * a file cut short is read, never mapped: libkdumpfile maps whole
-	 * chunks, and reading mapped data past the end of the file's last
-	 * page (the page the cut went through) is SIGBUS
-	 */
-	if (cut && d.kd)
-		kdump_set_number_attr(d.kd, KDUMP_ATTR_FILE_MMAP_POLICY, KDUMP_MMAP_NEVER);
-	if (fd < 0 || !d.kd || kdump_open_fd(d.kd, fd) != KDUMP_OK ||
-	    kdump_set_string_attr(d.kd, KDUMP_ATTR_OSTYPE, "linux") != KDUMP_OK) {
-		fprintf(stderr, "kpm-dump: %s: %s\n", vmcore,
-			fd < 0 ? strerror(errno) : d.kd ? kdump_get_err(d.kd) : "out of memory");
+	d.vmcore = vmcore;
+	d.cut = cut;
+	d.kd = dump_open(&d, &err);
+	if (!d.kd) {
+		fprintf(stderr, "kpm-dump: %s: %s\n", vmcore, err);
 		return 1;
 	}
 	/*
