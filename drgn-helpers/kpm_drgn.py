@@ -93,12 +93,17 @@ def open_probe(core_file):
 def load_program(drgn_args, core_file):
     """What drgn's command line does before it runs a script on a dump,
     with drgn's options: open the dump, load the debug info (a missing
-    piece is a warning).  Done here because drgn's load_debug_info()
-    fails (drgn 0.0.22: a bare MemoryError) when module files are given
-    and the dump's module list cannot be read, and drgn's command line
-    prints that as a traceback: then vmlinux is loaded alone, with a
+    piece is a warning).  Done here because drgn's module loading trusts
+    the dump's module list: given module files, drgn 0.0.22's
+    load_debug_info() fails with a bare MemoryError when the list cannot
+    be read, which drgn's command line prints as a traceback, and never
+    returns when the list is cyclic.  So vmlinux is loaded first, the
+    module list is walked by kpm (bounded, loop-checked), and only a list
+    kpm could walk is handed to drgn; otherwise vmlinux alone, with a
     one-line warning, and the decoders say what they cannot read."""
+    import io
     import drgn
+    from kpm import run as kpm_run
     me = os.path.basename(sys.argv[0])
     paths, default, quiet = [], {"default": True, "main": True}, False
     i = 0
@@ -113,34 +118,49 @@ def load_program(drgn_args, core_file):
         elif a in ("-q", "--quiet"):
             quiet = True
         i += 2 if DRGN_OPTIONS[a] else 1
+    modules = [p for p in paths if p.endswith(".ko")]
 
-    def load(files):
-        prog = drgn.Program()
-        prog.set_core_dump(core_file)
+    def fail(e):
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"{me}: {core_file}: drgn cannot load the debug info: {why}", file=sys.stderr)
+        sys.exit(1)
+
+    def load(prog, files, **kw):
         try:
-            prog.load_debug_info(files, **default)
+            prog.load_debug_info(files, **kw)
         except drgn.MissingDebugInfoError as e:
             if not quiet:
                 print(f"warning: {e}", file=sys.stderr)
-        return prog
+        except Exception as e:
+            return e
+        return None
 
+    prog = drgn.Program()
+    prog.set_core_dump(core_file)
+    e = load(prog, [p for p in paths if p not in modules], main=default.get("main", False))
+    if e:
+        fail(e)
+    if not modules and not default.get("default"):
+        return prog
+    why = None
     try:
-        return load(paths)
+        kpm_run(prog, "kpmwalk", "-t", "list", "modules")
     except Exception as e:
-        modules = [p for p in paths if p.endswith(".ko")]
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        if not modules:
-            print(f"{me}: {core_file}: drgn cannot load the debug info: {why}", file=sys.stderr)
-            sys.exit(1)
-    try:
-        prog = load([p for p in paths if p not in modules])
-    except Exception as e2:
-        why2 = str(e2).splitlines()[0] if str(e2) else type(e2).__name__
-        print(f"{me}: {core_file}: drgn cannot load the debug info: {why2}", file=sys.stderr)
-        sys.exit(1)
-    print(f"{me}: {core_file}: warning: drgn cannot load the debug info of "
-          f"{', '.join(os.path.basename(m) for m in modules)} ({why}; drgn 0.0.22 says this "
-          f"when the dump's module list cannot be read): vmlinux alone", file=sys.stderr)
+    prog.cache.pop("kpm_core", None)  # its types were looked up without the modules
+    if why is None:
+        e = load(prog, modules, **default)
+        if e is None:
+            return prog
+        why = f"{str(e).splitlines()[0] if str(e) else type(e).__name__} (drgn)"
+        # what drgn loaded before it failed is not trusted: vmlinux again
+        prog = drgn.Program()
+        prog.set_core_dump(core_file)
+        e = load(prog, [p for p in paths if p not in modules], main=default.get("main", False))
+        if e:
+            fail(e)
+    print(f"{me}: {core_file}: warning: the module list cannot be read ({why}): "
+          f"drgn loads vmlinux alone", file=sys.stderr)
     return prog
 
 
