@@ -164,6 +164,50 @@ def load_program(drgn_args, core_file):
     return prog
 
 
+def run_child(fn, core_file):
+    """fn() in a child process, its exit status ours.  drgn reads the dump
+    through its own libkdumpfile context, which kpm cannot reach, and
+    libkdumpfile 0.5.1 to 0.5.4 (bookworm's and trixie's) write a page into
+    NULL when a read reuses a ghost entry of their page cache (fixed
+    upstream after 0.5.4, e63dab4); fuzz/dumps reached it on damaged 6.12
+    arm64 dumps.  A child that dies of a signal is then one line, not a
+    dead command (what it had not flushed yet is lost with it)."""
+    import signal
+    import traceback
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            code = fn()
+        except SystemExit as e:
+            code = e.code
+            if code is not None and not isinstance(code, int):
+                print(code, file=sys.stderr)
+                code = 1
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except KeyboardInterrupt:
+            os.kill(pid, signal.SIGINT)
+    if os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status)).name
+        print(f"{os.path.basename(sys.argv[0])}: {core_file}: drgn died of {sig} reading the dump "
+              f"(libkdumpfile 0.5.1 to 0.5.4 do on some damaged dumps: a page cache bug fixed upstream "
+              f"after 0.5.4): read it with kpm-dump", file=sys.stderr)
+        return 1
+    return os.WEXITSTATUS(status)
+
+
 def wants_help(argv):
     me = os.path.splitext(os.path.basename(sys.argv[0]))[0]
     if me in decoders():
@@ -203,8 +247,8 @@ if __name__ == "__main__":
                 print(f"{os.path.basename(sys.argv[0])}: {core_file}: drgn cannot open it: {why}",
                       file=sys.stderr)
                 sys.exit(1)
-            # a dump: drgn's command line, in this process (load_program)
-            sys.exit(main(load_program(drgn_args, core_file), rest))
+            # a dump: drgn's command line, in a child (load_program, run_child)
+            sys.exit(run_child(lambda: main(load_program(drgn_args, core_file), rest), core_file))
     try:
         os.execvp("drgn", ["drgn", *drgn_args, sys.argv[0], *rest])
     except OSError as e:
