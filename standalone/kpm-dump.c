@@ -63,6 +63,7 @@ struct dump {
 	struct sym *byname;	/* the same, by name */
 	const char *vmcore;
 	int fd, cut;		/* cut: read, never mapped (main()) */
+	int failed;		/* a read failed: reopen before the next (dump_read()) */
 };
 
 static unsigned int hash(const char *s)
@@ -235,13 +236,32 @@ static long type_bytes(Dwarf_Die *t)
 
 #define D(t) ((struct dump *)(t)->priv)
 
+static int dump_reopen(struct dump *d);
+
+/*
+ * A read that fails leaves libkdumpfile's page cache one entry short
+ * (cache_discard()); 0.5.1 to 0.5.4 then write a page into NULL if a
+ * later read reuses a ghost entry, which exists once the cache has been
+ * full (fixed upstream after 0.5.4 by e63dab4, "cache: Get data buffer
+ * before adjusting ghost partition size").  A command that reads more
+ * than 1,024 pages and meets a page left out of the dump could reach it,
+ * so the read after a failed one goes through a new context, whose cache
+ * has no hole: a fraction of a millisecond, and the core's block cache
+ * keeps what was read.
+ */
 static int dump_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len)
 {
+	struct dump *d = D(t);
 	size_t got = len;
 
-	(void)t;
-	if (kdump_read(D(t)->kd, KDUMP_KVADDR, addr, buf, &got) == KDUMP_OK && got == len)
+	if (d->failed) {
+		if (dump_reopen(d))
+			return -1;
+		d->failed = 0;
+	}
+	if (kdump_read(d->kd, KDUMP_KVADDR, addr, buf, &got) == KDUMP_OK && got == len)
 		return 0;
+	d->failed = 1;
 	return -1;	/* the core says "page not in dump", as in crash and drgn */
 }
 
