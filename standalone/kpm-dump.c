@@ -240,14 +240,15 @@ static int dump_reopen(struct dump *d);
 
 /*
  * A read that fails leaves libkdumpfile's page cache one entry short
- * (cache_discard()); 0.5.1 to 0.5.4 then write a page into NULL if a
- * later read reuses a ghost entry, which exists once the cache has been
- * full (fixed upstream after 0.5.4 by e63dab4, "cache: Get data buffer
- * before adjusting ghost partition size").  A command that reads more
- * than 1,024 pages and meets a page left out of the dump could reach it,
- * so the read after a failed one goes through a new context, whose cache
- * has no hole: a fraction of a millisecond, and the core's block cache
- * keeps what was read.
+ * (cache_discard()); 0.5.1 to 0.5.4 (bookworm's and trixie's) then write
+ * a page into NULL if a later read reuses a ghost entry, which exists once
+ * the cache has been full (fixed upstream after 0.5.4 by e63dab4, "cache:
+ * Get data buffer before adjusting ghost partition size").  One command
+ * that reads more than 1,024 pages and meets a page left out of the dump
+ * could reach it, and so could the commands of a batch (fuzz/dumps seed
+ * 1000, 6.12 arm64 dumps), so the read after a failed one goes through a
+ * new context, whose cache has no hole: a fraction of a millisecond, and
+ * the core's block cache keeps what was read.
  */
 static int dump_read(struct kpm_target *t, uint64_t addr, void *buf, size_t len)
 {
@@ -615,16 +616,9 @@ static kdump_ctx_t *dump_open(struct dump *d, const char **err)
 }
 
 /*
- * Each command of a batch after the first reads the dump through a new
- * libkdumpfile context, as it would in a kpm-dump of its own.
- * libkdumpfile 0.5.1 to 0.5.4 (bookworm's and trixie's) write a page into
- * NULL when a read reuses a ghost entry of their page cache, which exists
- * only after the cache was full (fixed upstream after 0.5.4: e63dab4
- * "cache: Get data buffer before adjusting ghost partition size"); the
- * page reads of a whole batch over a dump with pages left out reached it
- * (fuzz/dumps seed 1000, 6.12 arm64 dumps: SIGSEGV in the second
- * command) where each command alone did not.  Making the cache empty
- * again in place is not an option: libaddrxlat keeps pointers into it.
+ * A new libkdumpfile context for the dump, in place of d->kd (dump_read()).
+ * Making the cache empty again in place is not an option: libaddrxlat
+ * keeps pointers into it.
  */
 static int dump_reopen(struct dump *d)
 {
@@ -647,7 +641,7 @@ static int run_batch(struct kpm_target *t, FILE *in)
 	char *line = NULL, *argv[MAX_BATCH_ARGS + 1], *save, *w;
 	size_t cap = 0;
 	ssize_t len;
-	int worst = 0, ran = 0, argc, ret, i;
+	int worst = 0, argc, ret, i;
 
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		const struct kpm_decoder *dec;
@@ -671,8 +665,6 @@ static int run_batch(struct kpm_target *t, FILE *in)
 		} else if (!(dec = kpm_decoder(argv[0]))) {
 			fprintf(stderr, "kpm-dump: no command %s\n", argv[0]);
 			ret = 2;
-		} else if (ran++ && dump_reopen(D(t))) {
-			ret = 1;
 		} else {
 			ret = run_one(t, dec, argc, argv);
 		}
